@@ -1,0 +1,63 @@
+"""One exception hierarchy for the whole library.
+
+Every error a user can cause derives from :class:`CkgError`; the CLI maps it to
+exit status 1 and the HTTP server to a problem+json 4xx. Messages say what was
+wrong, where (file:line or concept id) and what to do about it.
+"""
+
+from __future__ import annotations
+
+
+class CkgError(Exception):
+    """Base class for every error ckg reports to a user."""
+
+    #: HTTP status the server answers with for this error.
+    http_status: int = 400
+
+
+class SourceError(CkgError):
+    """A source document cannot be read at all (missing, unreadable, empty)."""
+
+    def __init__(self, path: str, message: str, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {message}")
+
+
+class StrictModeError(CkgError):
+    """Warnings or rejections occurred and ``--strict`` made them fatal."""
+
+
+class BuildMissingError(CkgError):
+    """No build exists yet where one was needed."""
+
+    http_status = 503
+
+
+class ConceptNotFoundError(CkgError):
+    """A concept reference matched nothing."""
+
+    http_status = 404
+
+
+class QueryError(CkgError):
+    """A SPARQL query was malformed, not allowed, or exceeded a limit."""
+
+
+class QueryTimeoutError(QueryError):
+    """A SPARQL query ran past its time limit."""
+
+    http_status = 408
+
+
+class IndexMismatchError(CkgError):
+    """An on-disk vector index does not belong to the current graph or model."""
+
+    http_status = 409
+
+
+class ModelError(CkgError):
+    """The embedding model cannot be loaded."""
+
+    http_status = 500

@@ -1,0 +1,1 @@
+"""Source documents -> typed records -> resolved concepts, with a full ingest report."""

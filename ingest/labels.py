@@ -1,0 +1,121 @@
+"""Label analysis: which spellings of a title name the same concept.
+
+The rules here are the only ones used both to merge records into concepts and
+to resolve prerequisite slugs, so every merge and every resolution can be
+explained by naming the rule (see :data:`RULES`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ingest.text import content_key, fold, is_acronym, joined_words, split_paren, stem, words
+
+Key = tuple[str, ...]
+
+#: Rule name -> what it means, for the ingest report.
+RULES: dict[str, str] = {
+    "normalized": "same words after case, accent, dash, apostrophe and stopword folding",
+    "hyphen-joined": "same words once hyphenated parts are joined (Sub-Gaussian = subgaussian)",
+    "plural": "same words after singular/plural folding",
+    "paren-main": "title without its acronym/alias parenthetical, e.g. 'X (XYZ)' = 'X'",
+    "acronym": "acronym given in parentheses or formed from a run of capitalised words (rkhs)",
+    "alias": "alias given in parentheses, e.g. 'ZeRO (Zero Redundancy Optimizer)'",
+    "question-form": "'What is X?' names X",
+    "prefix": "slug is a unique leading part of a theory-library title (truncated slug)",
+    "subsequence": "slug words appear in order in one theory-library title with at most two extra words",
+}
+
+_QUESTION = re.compile(r"^(what|why|how)\s+(is|are|does|do)\s+(a|an|the)?\s*", re.I)
+
+
+def _acronym_of(acronym: str, phrase: str) -> bool:
+    """Is ``acronym`` (LoRA) a letter subsequence of ``phrase`` (Low-Rank Adaptation) starting alike?"""
+    letters = re.sub(r"[^a-z0-9]", "", fold(phrase))
+    acr = re.sub(r"[^a-z0-9]", "", fold(acronym))
+    if not acr or not letters or acr[0] != letters[0]:
+        return False
+    it = iter(letters)
+    return all(ch in it for ch in acr)
+
+
+@dataclass(frozen=True)
+class LabelParts:
+    """A title split into its main label and the alternative labels it carries."""
+
+    main: str
+    alt_labels: tuple[str, ...]
+    #: True when the parenthetical names the same thing (acronym or alias), not a qualifier.
+    paren_is_alias: bool
+
+
+def analyse(title: str) -> LabelParts:
+    main, paren = split_paren(title)
+    if paren is None:
+        return LabelParts(title.strip(), (), False)
+    if is_acronym(paren) and _acronym_of(paren, main):
+        return LabelParts(main, (paren,), True)
+    if is_acronym(main) and _acronym_of(main, paren):
+        return LabelParts(main, (paren,), True)
+    if len(main.split()) > 1 and fold(paren).split()[-1:] == fold(main).split()[-1:]:
+        return LabelParts(main, (paren,), True)
+    return LabelParts(title.strip(), (), False)
+
+
+def keys(title: str) -> list[tuple[str, Key]]:
+    """Every (rule, key) under which ``title`` names its concept; merging shares any key."""
+    out: list[tuple[str, Key]] = []
+
+    def add(rule: str, text: str) -> None:
+        w = words(text)
+        if not w:
+            return
+        out.append((rule, content_key(w)))
+        out.append(("hyphen-joined" if rule == "normalized" else rule, content_key(joined_words(text))))
+        out.append(("plural" if rule == "normalized" else rule, tuple(stem(t) for t in content_key(w))))
+
+    add("normalized", title)
+    parts = analyse(title)
+    if parts.paren_is_alias:
+        add("paren-main", parts.main)
+        for alt in parts.alt_labels:
+            add("acronym" if is_acronym(alt) else "alias", alt)
+    q = _QUESTION.match(title)
+    if q and title.rstrip().endswith("?"):
+        add("question-form", title[q.end():].rstrip(" ?"))
+    seen: set[tuple[str, Key]] = set()
+    unique = []
+    for item in out:
+        if item[1] not in {k for _, k in unique} and item not in seen:
+            seen.add(item)
+            unique.append(item)
+    return unique
+
+
+def acronym_keys(title: str) -> list[Key]:
+    """Keys with a run of two or more capitalised words replaced by its initials.
+
+    ``Kernels and Reproducing Kernel Hilbert Spaces`` -> ``(kernels, rkhs)``; used
+    only to resolve slugs, never to merge titles.
+    """
+    tokens = [t for t in re.split(r"[\s:,/]+", title) if t]
+    out: list[Key] = []
+    runs: list[tuple[int, int]] = []
+    i = 0
+    while i < len(tokens):
+        j = i
+        while j < len(tokens) and tokens[j][:1].isupper() and fold(tokens[j]) not in ("and", "of"):
+            j += 1
+        if j - i >= 2:
+            runs.append((i, j))
+        i = max(j, i + 1)
+    for a, b in runs:
+        for s in range(a, b):
+            for e in range(s + 2, b + 1):
+                acr = "".join(fold(t)[0] for t in tokens[s:e])
+                new = tokens[:s] + [acr] + tokens[e:]
+                key = content_key(words(" ".join(new)))
+                if len(key) >= 2 and len(acr) >= 3:
+                    out.append(key)
+    return out

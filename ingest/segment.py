@@ -1,0 +1,84 @@
+"""Segmenting glued prerequisite lines into slugs.
+
+A prerequisite line is the concatenation of URL slugs with no separator:
+``vc dimensionconcentration inequalities``. Slug boundaries therefore never
+fall on a space; they fall *inside* a whitespace token. A dynamic programme
+over the candidate cut points picks the segmentation whose segments are
+cheapest: a slug that resolves exactly costs 1, one that resolves only by a
+fuzzy rule costs 3 (1.5 for a plural-folded match), an unknown slug 10, plus 15
+for every token inside it that looks glued (not a known word, but two known
+words end to end) and 12 for every other token that is not a known word
+(``ackpropagationthe``): a cut in the wrong place leaves such fragments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from ingest.text import stem
+
+EXACT, LOOSE, FUZZY, UNKNOWN, GLUED, STRANGE = 1.0, 1.5, 3.0, 10.0, 15.0, 12.0
+
+
+@dataclass(frozen=True)
+class Segment:
+    slug: str
+    #: ``exact``, ``fuzzy`` or ``unknown`` as judged by the matcher.
+    quality: str
+
+
+class Segmenter:
+    """Splits glued slug lines given a matcher and a word vocabulary.
+
+    ``matcher(slug)`` returns ``"exact"``, ``"loose"``, ``"fuzzy"`` or ``None``.
+    """
+
+    def __init__(self, matcher: Callable[[str], str | None], vocabulary: frozenset[str]) -> None:
+        self._matcher = lru_cache(maxsize=None)(matcher)
+        self._vocabulary = vocabulary
+
+    def _known(self, token: str) -> bool:
+        return token in self._vocabulary or stem(token) in self._vocabulary
+
+    def _looks_glued(self, token: str) -> bool:
+        if self._known(token) or len(token) < 4:
+            return False
+        return any(self._known(token[:i]) and self._known(token[i:]) for i in range(2, len(token) - 1))
+
+    def _cost(self, slug: str) -> tuple[float, str]:
+        quality = self._matcher(slug)
+        if quality == "exact":
+            return EXACT, "exact"
+        if quality == "loose":
+            return LOOSE, "exact"
+        if quality == "fuzzy":
+            return FUZZY, "fuzzy"
+        tokens = slug.split()
+        glued = sum(self._looks_glued(t) for t in tokens)
+        strange = sum(not self._known(t) for t in tokens) - glued
+        return UNKNOWN + GLUED * glued + STRANGE * strange, "unknown"
+
+    def segment(self, line: str) -> list[Segment]:
+        text = " ".join(line.split())
+        if not text:
+            return []
+        cuts = [0] + [i for i in range(1, len(text)) if text[i - 1] != " " and text[i] != " "] + [len(text)]
+        best: list[tuple[float, int]] = [(0.0, -1)] + [(float("inf"), -1)] * (len(cuts) - 1)
+        for b in range(1, len(cuts)):
+            for a in range(b):
+                if best[a][0] == float("inf"):
+                    continue
+                cost, _ = self._cost(text[cuts[a] : cuts[b]])
+                total = best[a][0] + cost
+                if total < best[b][0] - 1e-9:
+                    best[b] = (total, a)
+        out: list[Segment] = []
+        b = len(cuts) - 1
+        while b > 0:
+            a = best[b][1]
+            slug = text[cuts[a] : cuts[b]]
+            out.append(Segment(slug, self._cost(slug)[1]))
+            b = a
+        return out[::-1]
