@@ -23,6 +23,7 @@ RULES: dict[str, str] = {
     "acronym": "acronym given in parentheses or formed from a run of capitalised words (rkhs)",
     "alias": "alias given in parentheses, e.g. 'ZeRO (Zero Redundancy Optimizer)'",
     "question-form": "'What is X?' names X",
+    "plural+acronym": "acronym match after singular/plural folding (neural odes)",
     "prefix": "slug is a unique leading part of a theory-library title (truncated slug)",
     "subsequence": "slug words appear in order in one theory-library title with at most two extra words",
 }
@@ -83,7 +84,7 @@ def keys(title: str) -> list[tuple[str, Key]]:
             add("acronym" if is_acronym(alt) else "alias", alt)
     q = _QUESTION.match(title)
     if q and title.rstrip().endswith("?"):
-        add("question-form", title[q.end():].rstrip(" ?"))
+        add("question-form", title[q.end() :].rstrip(" ?"))
     seen: set[tuple[str, Key]] = set()
     unique = []
     for item in out:
@@ -114,7 +115,7 @@ def acronym_keys(title: str) -> list[Key]:
         for s in range(a, b):
             for e in range(s + 2, b + 1):
                 acr = "".join(fold(t)[0] for t in tokens[s:e])
-                new = tokens[:s] + [acr] + tokens[e:]
+                new = [*tokens[:s], acr, *tokens[e:]]
                 key = content_key(words(" ".join(new)))
                 if len(key) >= 2 and len(acr) >= 3:
                     out.append(key)

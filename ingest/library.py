@@ -126,7 +126,9 @@ def _entry(
         )
     for extra in body[2:]:
         result.warnings.append(
-            Notice(locator=Locator(file=file, line=extra.number), message="extra line in entry kept out of its description")
+            Notice(
+                locator=Locator(file=file, line=extra.number), message="extra line in entry kept out of its description"
+            )
         )
     record = SourceRecord(
         source="concept-library",

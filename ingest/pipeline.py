@@ -47,7 +47,7 @@ def parse_all(sources: Path) -> tuple[dict[str, ParseResult], list[str]]:
     parsed: dict[str, ParseResult] = {}
     errors: list[str] = []
 
-    def attempt(name: str, fn, *args) -> None:  # noqa: ANN001
+    def attempt(name: str, fn, *args) -> None:
         try:
             parsed[name] = fn(sources / SOURCE_FILES[name], *args)
         except SourceError as exc:

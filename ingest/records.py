@@ -10,9 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SourceName = Literal[
-    "theory-library", "topic-wiki", "working-notes", "concept-library", "research-path"
-]
+SourceName = Literal["theory-library", "topic-wiki", "working-notes", "concept-library", "research-path"]
 
 #: Source documents in the order their labels are preferred (see resolve).
 SOURCE_FILES: dict[str, str] = {

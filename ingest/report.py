@@ -67,9 +67,7 @@ class IngestReport(BaseModel):
         for s in self.sources:
             out.append(f"  {s.reconciliation}; {s.concepts} concepts, {s.skipped_lines} page lines skipped")
             out.extend(f"    rejected {r.locator}: {r.reason}" for r in s.rejections)
-            out.extend(
-                f"    warning {n.locator or s.file}: {n.message}" for n in s.warnings
-            )
+            out.extend(f"    warning {n.locator or s.file}: {n.message}" for n in s.warnings)
         methods = ", ".join(f"{k} {v}" for k, v in sorted(self.slug_methods.items()))
         out.append(f"prerequisite slugs resolved by: {methods}")
         out.append(f"topic-wiki title splits decided by a fallback rule: {len(self.wiki_fallback_splits)}")

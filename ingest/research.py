@@ -66,7 +66,10 @@ def parse_research_path(path: Path) -> ParseResult:
     order = [p.number for p in phases]
     if order != list(range(1, len(phases) + 1)):
         result.warnings.append(
-            Notice(locator=phases[0].locator if phases else None, message=f"phases are numbered {order}, expected 1..{len(phases)}")
+            Notice(
+                locator=phases[0].locator if phases else None,
+                message=f"phases are numbered {order}, expected 1..{len(phases)}",
+            )
         )
     result.path = PathRecord(
         locator=loc(title),

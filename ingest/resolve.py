@@ -140,16 +140,14 @@ def _concept(members: list[SourceRecord], used_ids: set[str]) -> Concept:
     while cid in used_ids:
         cid, n = f"{base}-{n}", n + 1
 
-    def first_of(attr: str):  # noqa: ANN202
+    def first_of(attr: str):
         return next((getattr(r, attr) for r in members if getattr(r, attr) is not None), None)
 
     modules: list[str] = []
     for rec in members:
         if rec.module and rec.module not in modules:
             modules.append(rec.module)
-    definition = next(
-        (r.description for r in members if r.description and r.source != "working-notes"), None
-    )
+    definition = next((r.description for r in members if r.description and r.source != "working-notes"), None)
     notes = next((r.description for r in members if r.source == "working-notes"), None)
     return Concept(
         id=cid,
@@ -216,7 +214,9 @@ class SlugMatcher:
         for k, rule_if in ((key, None), (tuple(stem(t) for t in key), "plural")):
             hits = self._exact.get(k)
             if hits:
-                rank, rule, cid = min(hits)
+                _rank, rule, cid = min(hits)
+                if rule_if and rule not in ("normalized", "plural"):
+                    return cid, f"plural+{rule}"
                 return cid, rule_if or rule
         return self._fuzzy(key)
 
@@ -240,7 +240,7 @@ class SlugMatcher:
             return None
         if m[1] in ("prefix", "subsequence"):
             return "fuzzy"
-        return "loose" if m[1] == "plural" else "exact"
+        return "loose" if m[1].startswith("plural") else "exact"
 
 
 def _in_order(small: Key, big: Key) -> bool:
@@ -262,9 +262,7 @@ def resolve(records: list[SourceRecord], extra_text: Iterable[str] = ()) -> tupl
     """
     concepts, merges, placement = merge_records(records)
     matcher = SlugMatcher(concepts)
-    vocab = vocabulary(
-        [r.title for r in records] + [r.description or "" for r in records] + list(extra_text)
-    )
+    vocab = vocabulary([r.title for r in records] + [r.description or "" for r in records] + list(extra_text))
     segmenter = Segmenter(matcher.quality, vocab)
     by_id = {c.id: c for c in concepts}
     used_ids = set(by_id)
@@ -298,17 +296,13 @@ def resolve(records: list[SourceRecord], extra_text: Iterable[str] = ()) -> tupl
                 target, method = hit
             if target == owner.id:
                 continue
-            resolutions.append(
-                SlugResolution(slug=seg.slug, target=target, method=method, referenced_from=str(loc))
-            )
+            resolutions.append(SlugResolution(slug=seg.slug, target=target, method=method, referenced_from=str(loc)))
             if all(p.target != target for p in owner.prerequisites):
                 owner.prerequisites.append(
                     Prerequisite(target=target, slug=seg.slug, method=method, file=loc.file, line=loc.line)
                 )
     for stub in stubs.values():
-        concepts.append(
-            Concept(id=stub.id, label=stub.slug, stub=True, referenced_by=list(stub.referenced_by))
-        )
+        concepts.append(Concept(id=stub.id, label=stub.slug, stub=True, referenced_by=list(stub.referenced_by)))
     return (
         Resolution(
             concepts=concepts,

@@ -138,9 +138,7 @@ def _block(
         next_module = _module(file, rest[0], rest[1])
     elif len(rest) == 1:
         next_module = _module(file, rest[0], None)
-        result.warnings.append(
-            Notice(locator=loc(rest[0]), message="module header without a description line")
-        )
+        result.warnings.append(Notice(locator=loc(rest[0]), message="module header without a description line"))
     elif len(rest) > 2:
         next_module = _module(file, rest[-2], rest[-1])
         for extra in rest[:-2]:

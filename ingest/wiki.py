@@ -73,18 +73,22 @@ def split_title(
     low = text.lower()
 
     # 1. echo: longest prefix that the remainder restates at a word boundary.
+    #    The restatement may open with a quote: ``…Need“Attention Is All You Need” introduced``.
     for i in range(n // 2, 1, -1):
-        if text[i - 1] != " " and text[i] != " " and low.startswith(low[:i], i) and _boundary(text, 2 * i):
+        if text[i - 1] == " " or text[i] == " ":
+            continue
+        q = 1 if text[i] in "“\"‘'" else 0
+        if low.startswith(low[:i], i + q) and _boundary(text, 2 * i + q):
             return TitleSplit(text[:i], text[i:], "echo")
 
     # 2. known: the longest title known from another source.
     best = max(
-        (k for k in known_titles if len(k) < n and text.startswith(k) and _plausible_start(text[len(k):])),
+        (k for k in known_titles if len(k) < n and text.startswith(k) and _plausible_start(text[len(k) :])),
         key=len,
         default=None,
     )
     if best:
-        return TitleSplit(best, text[len(best):], "known")
+        return TitleSplit(best, text[len(best) :], "known")
 
     # 2b. paren: a balanced parenthetical glued to the description (``(ViT)Dosovitskiy``).
     depth = 0
@@ -105,7 +109,7 @@ def split_title(
     # 4. article: a sentence-opening word glued to the title (``tradeoffThe bias``).
     m = re.search(r"(?<=[^\s/-])(?:The|An?|In|This|These|It|For|When|Given|Two|Any|Every) ", text)
     if m and m.start() > 1:
-        return TitleSplit(text[: m.start()], text[m.start():], "article")
+        return TitleSplit(text[: m.start()], text[m.start() :], "article")
 
     # 3b. echo-word: the description opens with a word of the title (``NUTSHMC augments``).
     for i in range(2, min(n - 2, MAX_TITLE)):
@@ -119,13 +123,14 @@ def split_title(
     # 5. glued-token: the first token seen nowhere else whose last word-start
     #    capital opens a known word (``PCAPrincipal``, ``CatBoostThree``).
     # 6. case: the same without a vocabulary to check against.
-    for rule in (("glued-token", "case") if vocabulary is not None else ("case",)):
+    for rule in ("glued-token", "case") if vocabulary is not None else ("case",):
         for m in re.finditer(r"\S+", text[:MAX_TITLE]):
             tok = m.group(0)
             if vocabulary is not None and vocabulary[tok.strip(_TOKEN_STRIP).lower()] >= 2:
                 continue
             starts = [
-                j for j in range(1, len(tok) - 1)
+                j
+                for j in range(1, len(tok) - 1)
                 if tok[j - 1] not in "-–—/(" and tok[j].isupper() and tok[j + 1].islower()
             ]
             if not starts:

@@ -1,0 +1,1 @@
+"""The ``ckg`` command line: thin typer commands over the library."""

@@ -1,0 +1,304 @@
+"""``ckg``: typer commands that parse arguments, call the library and format results.
+
+Only typer and the standard library are imported at module level so that
+``ckg --help`` stays fast; every command imports what it needs.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cli.output import Format, emit, message
+
+app = typer.Typer(
+    name="ckg",
+    help="Knowledge graph and semantic search over a machine-learning curriculum.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+HomeOpt = Annotated[Path | None, typer.Option("--home", help="Build directory (default: data/build or $CKG_HOME).")]
+
+#: Exit status of ``ckg ingest`` when the build was written but records were rejected.
+EXIT_REJECTED = 3
+
+CONCEPT_COLUMNS = ["id", "label", "layer", "tier", "minutes", "level", "modules", "stub"]
+
+
+def _settings(home: Path | None = None, sources: Path | None = None, base_iri: str | None = None):
+    from ckg.config import Settings
+
+    kwargs: dict[str, Any] = {}
+    if home is not None:
+        kwargs["home"] = home
+    if sources is not None:
+        kwargs["sources"] = sources
+    if base_iri is not None:
+        kwargs["base_iri"] = base_iri
+    return Settings(**kwargs)
+
+
+def _workspace(home: Path | None):
+    from kg.workspace import Workspace
+
+    return Workspace(_settings(home))
+
+
+def concept_json(concept: Any, iri: str) -> dict[str, Any]:
+    """The JSON shape of a concept in every output (see DESIGN.md)."""
+    return {
+        "id": concept.id,
+        "iri": iri,
+        "label": concept.label,
+        "alt_labels": list(concept.alt_labels),
+        "definition": concept.definition,
+        "layer": concept.layer,
+        "tier": concept.tier,
+        "minutes": concept.minutes,
+        "level": concept.level,
+        "modules": list(concept.modules),
+        "premium": concept.premium,
+        "sources": [{"source": s.source, "file": s.file, "line": s.line, "title": s.title} for s in concept.sources],
+        "stub": concept.stub,
+    }
+
+
+@app.command()
+def ingest(
+    sources: Annotated[Path | None, typer.Option(help="Directory with the five source documents.")] = None,
+    home: HomeOpt = None,
+    base_iri: Annotated[str | None, typer.Option(help="Base IRI for minted IRIs.")] = None,
+    report: Annotated[Path | None, typer.Option(help="Also write the ingest report as JSON here.")] = None,
+    strict: Annotated[bool, typer.Option(help="Treat warnings and rejected records as fatal.")] = False,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Build everything from the sources and print the ingest report.
+
+    Exit status: 0 clean, 1 error (nothing written), 3 built but some records were rejected.
+    """
+    from ckg.atomic import write_text
+    from kg.workspace import build
+
+    settings = _settings(home, sources, base_iri)
+    outcome = build(settings, strict=strict)
+    rep = outcome.report
+    if report is not None:
+        write_text(report, rep.model_dump_json(indent=2))
+    if fmt is Format.json:
+        emit([], fmt, [], document=rep.model_dump(mode="json"))
+    else:
+        for line in rep.summary_lines():
+            print(line)
+        message(f"build written to {outcome.home} ({outcome.quads} quads)")
+    if rep.rejected:
+        raise typer.Exit(EXIT_REJECTED)
+
+
+@app.command()
+def concepts(
+    source: Annotated[str | None, typer.Option(help="Only concepts from this source (name or file).")] = None,
+    layer: Annotated[str | None, typer.Option(help="Only this layer (0A, 0B, 1..5).")] = None,
+    module: Annotated[str | None, typer.Option(help="Only members of this module or group.")] = None,
+    stubs: Annotated[bool, typer.Option(help="Include stub concepts.")] = True,
+    home: HomeOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """List concepts."""
+    ws = _workspace(home)
+    cat = ws.catalog
+    rows = [concept_json(c, cat.iri(c.id)) for c in cat.filter(source, layer, module, stubs)]
+    emit(rows, fmt, CONCEPT_COLUMNS)
+
+
+@app.command()
+def show(
+    concept: Annotated[str, typer.Argument(help="Concept id, IRI or label.")],
+    home: HomeOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """One concept with its prerequisites, dependents and sources."""
+    ws = _workspace(home)
+    cat = ws.catalog
+    c = resolve_concept(ws, concept)
+    unlocks = sorted(ws.graph.dependents(c.id))
+    doc = concept_json(c, cat.iri(c.id))
+    doc["prerequisites"] = [
+        {"id": p.target, "label": cat.concepts[p.target].label, "slug": p.slug, "method": p.method, "line": p.line}
+        for p in c.prerequisites
+    ]
+    doc["dependents"] = [{"id": d, "label": cat.concepts[d].label} for d in cat.dependents(c.id)]
+    doc["unlocks"] = unlocks
+    doc["unlisted_prerequisites"] = c.unlisted_prerequisites
+    doc["referenced_by"] = c.referenced_by
+    if fmt in (Format.json, Format.jsonl):
+        emit([doc], fmt, [], document=doc)
+        return
+    print(f"{c.label}  [{c.id}]{'  (stub)' if c.stub else ''}")
+    print(f"  iri: {doc['iri']}")
+    if c.alt_labels:
+        print(f"  also: {'; '.join(c.alt_labels)}")
+    facts = [
+        f"layer L{c.layer}" if c.layer else "",
+        f"tier {c.tier}" if c.tier else "",
+        f"{c.minutes} min" if c.minutes else "",
+        c.level or "",
+        "premium" if c.premium else "",
+    ]
+    if any(facts):
+        print("  " + ", ".join(f for f in facts if f))
+    if c.modules:
+        print(f"  modules: {', '.join(c.modules)}")
+    if c.definition:
+        print(f"  {c.definition}")
+    print(
+        f"  prerequisites ({len(doc['prerequisites'])}"
+        f"{f', +{c.unlisted_prerequisites} unlisted' if c.unlisted_prerequisites else ''}):"
+    )
+    for p in doc["prerequisites"]:
+        print(f"    - {p['label']} [{p['id']}]  (slug '{p['slug']}' by {p['method']}, line {p['line']})")
+    print(f"  dependents ({len(doc['dependents'])}):")
+    for d in doc["dependents"]:
+        print(f"    - {d['label']} [{d['id']}]")
+    print(f"  unlocks (transitively): {len(unlocks)} concept(s)")
+    print("  sources:")
+    for s in c.sources:
+        print(f"    - {s.file}:{s.line}  {s.title}")
+
+
+def resolve_concept(ws: Any, ref: str) -> Any:
+    """Exact id/IRI/label match; otherwise the best semantic match, said on stderr."""
+    found = ws.catalog.lookup(ref)
+    if found is not None:
+        return found
+    try:
+        from retrieval.service import nearest_concept
+    except ImportError:  # pragma: no cover - search not built yet
+        return ws.catalog.get(ref)
+    best = nearest_concept(ws, ref)
+    if best is None:
+        return ws.catalog.get(ref)
+    message(f"no concept named {ref!r}; using the closest match: {best.label} [{best.id}]")
+    return best
+
+
+@app.command()
+def sparql(
+    query: Annotated[str | None, typer.Argument(help="SPARQL text, @file.rq, or a named query.")] = None,
+    list_queries: Annotated[bool, typer.Option("--list", help="List the named queries.")] = False,
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="name=value for a named query.")] = None,
+    timeout: Annotated[float, typer.Option(help="Time limit in seconds.")] = 10.0,
+    limit: Annotated[int, typer.Option(help="Row cap.")] = 10_000,
+    home: HomeOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Run a SPARQL query (read-only) over all graphs."""
+    from kg.queries import NAMED, render_named
+    from kg.store import term_value
+
+    if list_queries:
+        emit(
+            [{"name": q.name, "params": ", ".join(q.params), "description": q.description} for q in NAMED.values()],
+            fmt,
+            ["name", "params", "description"],
+        )
+        return
+    if not query:
+        raise typer.BadParameter("give a query, @file.rq, a named query, or --list")
+    ws = _workspace(home)
+    params = dict(p.split("=", 1) for p in (param or []))
+    if query in NAMED:
+        text, subs = render_named(NAMED[query], params, ws)
+    elif query.startswith("@"):
+        path = Path(query[1:])
+        if not path.exists():
+            raise typer.BadParameter(f"query file {path} not found")
+        text, subs = path.read_text("utf-8"), None
+    else:
+        text, subs = query, None
+    result = ws.store.query(text, timeout=timeout, limit=limit, substitutions=subs)
+    if result.truncated:
+        message(f"result truncated at {limit} rows (raise --limit)")
+    if result.kind == "ask":
+        emit([{"boolean": result.boolean}], fmt, ["boolean"], document=result.to_json())
+    elif result.kind == "graph":
+        for t in result.triples:
+            print(f"{t.subject} {t.predicate} {t.object} .")
+    else:
+        rows = [{v: term_value(t) for v, t in zip(result.variables, row, strict=True)} for row in result.rows]
+        emit(rows, fmt, result.variables, document=result.to_json())
+    message(f"{len(result.rows)} row(s) in {result.elapsed_ms:.1f} ms")
+
+
+@app.command()
+def validate(home: HomeOpt = None, fmt: FormatOpt = Format.table) -> None:
+    """SHACL validation plus the graph lint; exit 1 on violations."""
+    from kg.validate import validate as run_validate
+
+    report = run_validate(_workspace(home))
+    rows = [f.model_dump() for f in report.findings]
+    if fmt is Format.table:
+        by_kind: dict[str, int] = {}
+        for f in report.findings:
+            by_kind[f"{f.severity}:{f.kind}"] = by_kind.get(f"{f.severity}:{f.kind}", 0) + 1
+        print(f"SHACL: {'conforms' if report.shacl_conforms else 'VIOLATIONS'} ({len(report.shacl_results)} result(s))")
+        for r in report.shacl_results:
+            print(f"  violation {r}")
+        for k, n in sorted(by_kind.items()):
+            print(f"  {k}: {n}")
+        for f in report.findings:
+            if f.severity != "info":
+                print(f"  {f.severity} {f.kind}: {f.message}")
+    else:
+        emit(rows, fmt, ["severity", "kind", "message"], document=report.model_dump())
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def export(
+    fmt: Annotated[str, typer.Option("--format", "-f", help="turtle | nquads | jsonld | parquet | graphml")] = "turtle",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File (or directory for parquet).")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Export the dataset (all named graphs) or tables."""
+    from ckg.atomic import write_bytes
+    from kg.export import RDF_FORMATS, serialize_rdf, write_graphml, write_parquet
+
+    ws = _workspace(home)
+    if fmt == "parquet":
+        for p in write_parquet(ws.catalog, output or Path(".")):
+            message(f"wrote {p}")
+    elif fmt == "graphml":
+        target = output or Path("ckg.graphml")
+        write_graphml(ws.catalog, target)
+        message(f"wrote {target}")
+    elif fmt in RDF_FORMATS:
+        data = serialize_rdf(ws.settings.dataset_path.read_bytes(), fmt)
+        if output is None:
+            sys.stdout.buffer.write(data)
+        else:
+            write_bytes(output, data)
+            message(f"wrote {output}")
+    else:
+        raise typer.BadParameter(f"unknown export format {fmt!r}; use turtle, nquads, jsonld, parquet or graphml")
+
+
+def main() -> None:
+    """Console entry point: library errors become one line on stderr and exit status 1."""
+    from ckg.errors import CkgError
+
+    try:
+        app()
+    except CkgError as exc:
+        message(f"error: {exc}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Records -> RDF dataset; SPARQL engine; networkx view and graph algorithms."""

@@ -1,0 +1,204 @@
+"""Concepts read back from the graph, and lookup of a concept by id, IRI or label.
+
+Reading from the graph (not from ingest's objects) keeps one source of truth:
+what the CLI, the server and SPARQL users see is what the dataset holds.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+from rdflib import PROV, RDF, SKOS
+
+from ckg.errors import ConceptNotFoundError
+from ingest.concepts import Concept, Prerequisite, SourceRef
+from ingest.records import SOURCE_FILES
+from ingest.text import fold
+from kg.iris import MERGED, Iris
+from kg.store import GraphStore, term_value
+from ontology.namespace import CKG, SCHEMA
+
+_FILES = {v: k for k, v in SOURCE_FILES.items()}
+
+
+@dataclass
+class Edge:
+    source: str
+    target: str
+    slug: str | None = None
+    method: str | None = None
+    line: int | None = None
+
+
+class Catalog:
+    """All concepts of a build, indexed for lookup."""
+
+    def __init__(self, store: GraphStore, base_iri: str) -> None:
+        self.store = store
+        self.iris = Iris(base_iri)
+        self.concepts: dict[str, Concept] = {}
+        self.modules: dict[str, str] = {}
+        self.layer_order: dict[str, int] = {}
+        self._load()
+        self._labels: dict[str, str] = {}
+        for c in sorted(self.concepts.values(), key=lambda c: (c.stub, c.id), reverse=True):
+            for label in (c.id, c.label, *c.alt_labels):
+                self._labels[fold(label).strip()] = c.id
+
+    # ------------------------------------------------------------------ load
+    def _load(self) -> None:
+        st = self.store.store
+        merged = ox.NamedNode(self.iris.graph(MERGED))
+        props: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+        for q in st.quads_for_pattern(None, None, None, merged):
+            props[q.subject.value][q.predicate.value].append(q.object)
+        T = str(RDF.type)
+        for node, p in props.items():
+            values = p.get(T, [])
+            if any(v.value == str(CKG.Layer) for v in values):
+                code = term_value(p[str(SKOS.notation)][0])[1:]
+                self.layer_order[code] = term_value(p[str(CKG.order)][0])
+            if any(v.value in (str(CKG.Module), str(CKG.ConceptGroup)) for v in values):
+                self.modules[node] = term_value(p[str(SKOS.prefLabel)][0])
+        module_of: dict[str, list[str]] = defaultdict(list)
+        for node, p in props.items():
+            if node in self.modules:
+                for member in p.get(str(SKOS.member), []):
+                    module_of[member.value].append(self.modules[node])
+        records = self._records()
+        links = self._links()
+        for node, p in props.items():
+            if not any(v.value == str(CKG.Concept) for v in p.get(T, [])):
+                continue
+            cid = self.iris.concept_id(node)
+            if cid is None:
+                continue
+
+            def one(prop: object, p: dict = p):
+                vals = p.get(str(prop))
+                return term_value(vals[0]) if vals else None
+
+            layer = one(CKG.layer)
+            sources = sorted(
+                (records[r.value] for r in p.get(str(PROV.wasDerivedFrom), []) if r.value in records),
+                key=lambda s: (list(SOURCE_FILES).index(s.source), s.line),
+            )
+            prereqs = sorted(
+                (
+                    links.get((cid, t), Prerequisite(target=t, slug="", method="", file="", line=0))
+                    for t in (self.iris.concept_id(o.value) for o in p.get(str(CKG.requires), []))
+                    if t
+                ),
+                key=lambda e: (e.line, e.target),
+            )
+            self.concepts[cid] = Concept(
+                id=cid,
+                label=one(SKOS.prefLabel) or cid,
+                alt_labels=sorted(term_value(v) for v in p.get(str(SKOS.altLabel), [])),
+                definition=one(SKOS.definition),
+                layer=layer.rsplit("/L", 1)[1] if layer else None,
+                tier=one(CKG.tier),
+                minutes=one(CKG.studyMinutes),
+                level=one(SCHEMA.educationalLevel),
+                modules=sorted(module_of.get(node, [])),
+                premium=bool(one(CKG.premium)),
+                stub=bool(one(CKG.stub)),
+                sources=sources,
+                prerequisites=prereqs,
+                unlisted_prerequisites=one(CKG.unlistedPrerequisites) or 0,
+                problem_statement=one(CKG.problemStatement),
+            )
+        for c in self.concepts.values():
+            for pr in c.prerequisites:
+                target = self.concepts.get(pr.target)
+                if target is not None and target.stub and c.id not in target.referenced_by:
+                    target.referenced_by.append(c.id)
+
+    def _records(self) -> dict[str, SourceRef]:
+        out: dict[str, SourceRef] = {}
+        res = self.store.query(
+            """SELECT ?r ?doc ?line ?title ?desc WHERE {
+                 ?r a ckg:SourceRecord ; dcterms:source ?src ; ckg:line ?line ; ckg:statedTitle ?title .
+                 ?src dcterms:title ?doc .
+                 OPTIONAL { ?r ckg:statedDescription ?desc }
+               }""",
+            limit=10**7,
+        )
+        for r, doc, line, title, desc in res.rows:
+            file = doc.value
+            out[r.value] = SourceRef(
+                source=_FILES.get(file, file),
+                file=file,
+                line=int(line.value),
+                title=title.value,
+                description=desc.value if desc is not None else None,
+            )
+        return out
+
+    def _links(self) -> dict[tuple[str, str], Prerequisite]:
+        out: dict[tuple[str, str], Prerequisite] = {}
+        res = self.store.query(
+            """SELECT ?s ?t ?slug ?method ?line WHERE {
+                 ?l a ckg:PrerequisiteLink ; ckg:linkSource ?s ; ckg:linkTarget ?t ;
+                    ckg:slug ?slug ; ckg:method ?method ; ckg:line ?line .
+               }""",
+            limit=10**7,
+        )
+        for s, t, slug, method, line in res.rows:
+            sid, tid = self.iris.concept_id(s.value), self.iris.concept_id(t.value)
+            if sid and tid:
+                out[(sid, tid)] = Prerequisite(
+                    target=tid, slug=slug.value, method=method.value, file="theory-library.txt", line=int(line.value)
+                )
+        return out
+
+    # ---------------------------------------------------------------- access
+    def edges(self) -> list[Edge]:
+        return [Edge(c.id, p.target, p.slug, p.method, p.line) for c in self.concepts.values() for p in c.prerequisites]
+
+    def lookup(self, ref: str) -> Concept | None:
+        """Exact lookup by id, IRI or any label (case-insensitive); ``None`` if nothing matches."""
+        ref = ref.strip()
+        if ref in self.concepts:
+            return self.concepts[ref]
+        cid = self.iris.concept_id(ref)
+        if cid and cid in self.concepts:
+            return self.concepts[cid]
+        hit = self._labels.get(fold(ref).strip())
+        return self.concepts[hit] if hit else None
+
+    def get(self, ref: str) -> Concept:
+        concept = self.lookup(ref)
+        if concept is None:
+            raise ConceptNotFoundError(
+                f"no concept with id, IRI or label {ref!r}; try `ckg search {ref!r}` or `ckg concepts`"
+            )
+        return concept
+
+    def dependents(self, cid: str) -> list[str]:
+        return sorted(c.id for c in self.concepts.values() if any(p.target == cid for p in c.prerequisites))
+
+    def iri(self, cid: str) -> str:
+        return self.iris.concept(cid)
+
+    def filter(
+        self,
+        source: str | None = None,
+        layer: str | None = None,
+        module: str | None = None,
+        stubs: bool = True,
+    ) -> list[Concept]:
+        out = []
+        for c in sorted(self.concepts.values(), key=lambda c: c.id):
+            if not stubs and c.stub:
+                continue
+            if source and source not in {s.source for s in c.sources} and source not in {s.file for s in c.sources}:
+                continue
+            if layer and (c.layer or "").upper() != layer.upper().removeprefix("L"):
+                continue
+            if module and fold(module) not in {fold(m) for m in c.modules}:
+                continue
+            out.append(c)
+        return out

@@ -1,0 +1,58 @@
+"""Shared fixtures: the real sources, one ingest and one build per test session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO = Path(__file__).resolve().parent.parent
+SOURCES = REPO / "data" / "sources"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def sources() -> Path:
+    return SOURCES
+
+
+@pytest.fixture(scope="session")
+def ingested():
+    from ingest.pipeline import run
+
+    return run(SOURCES)
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory):
+    from ckg.config import Settings
+
+    root = tmp_path_factory.mktemp("ckg")
+    return Settings(home=root / "build", sources=SOURCES)
+
+
+@pytest.fixture(scope="session")
+def workspace(settings):
+    from kg.workspace import Workspace, build
+
+    build(settings)
+    return Workspace(settings)
+
+
+@pytest.fixture(scope="session")
+def catalog(workspace):
+    return workspace.catalog
+
+
+@pytest.fixture
+def source_copy(tmp_path) -> Path:
+    """A writable copy of the five sources for bad-input tests."""
+    target = tmp_path / "sources"
+    shutil.copytree(SOURCES, target)
+    return target

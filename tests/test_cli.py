@@ -1,0 +1,131 @@
+"""The CLI as a user drives it: help everywhere, formats, concept JSON fields."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from cli.app import app
+
+runner = CliRunner()
+COMMANDS = sorted(c.name or c.callback.__name__ for c in app.registered_commands)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command):
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0
+    assert "--help" in result.output
+    cmd = next(c for c in app.registered_commands if (c.name or c.callback.__name__) == command)
+    assert (cmd.callback.__doc__ or "").strip(), f"{command} has no help text"
+
+
+def test_help_does_not_import_heavy_libraries():
+    code = (
+        "import sys; from cli.app import app; "
+        "heavy = [m for m in ('torch', 'sentence_transformers', 'faiss', 'rdflib', 'pyoxigraph', 'pyshacl') "
+        "if m in sys.modules]; print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_usage_error_exit_2():
+    result = runner.invoke(app, ["show"])
+    assert result.exit_code == 2
+
+
+REQUIRED = {
+    "id",
+    "iri",
+    "label",
+    "alt_labels",
+    "definition",
+    "layer",
+    "tier",
+    "minutes",
+    "level",
+    "modules",
+    "sources",
+    "stub",
+}
+
+
+def test_concepts_json(workspace):
+    result = runner.invoke(app, ["concepts", "--home", str(workspace.settings.home), "-f", "json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert len(rows) == 1203
+    assert all(set(r) >= REQUIRED for r in rows)
+    assert all(s["file"] and s["line"] for r in rows for s in r["sources"])
+
+
+@pytest.mark.parametrize(
+    ("args", "count"),
+    [
+        (["--layer", "0A"], 29),
+        (["--source", "theory-library"], 296),
+        (["--source", "concept-library.txt"], 66),
+        (["--module", "Foundations"], 37 + 3),  # theory module + concept-library group of that name
+        (["--no-stubs"], 1190),
+    ],
+)
+def test_concepts_filters(workspace, args, count):
+    result = runner.invoke(app, ["concepts", "--home", str(workspace.settings.home), "-f", "jsonl", *args])
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == count
+
+
+def test_show_by_label_acronym_and_iri(workspace):
+    home = str(workspace.settings.home)
+    for ref in (
+        "svd",
+        "Singular Value Decomposition (SVD)",
+        "https://ckg.example.org/concept/singular-value-decomposition",
+    ):
+        result = runner.invoke(app, ["show", ref, "--home", home, "-f", "json"])
+        assert result.exit_code == 0, result.output
+        doc = json.loads(result.stdout)
+        assert doc["id"] == "singular-value-decomposition"
+        assert [s["file"] for s in doc["sources"]] == ["theory-library.txt", "topic-wiki.txt", "working-notes.txt"]
+        assert [p["id"] for p in doc["prerequisites"]] == ["eigenvalues-and-eigenvectors"]
+
+
+def test_show_table_lists_prerequisites_dependents_sources(workspace):
+    result = runner.invoke(app, ["show", "Concentration Inequalities", "--home", str(workspace.settings.home)])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "prerequisites (2)" in out and "Common Probability Distributions" in out
+    assert "dependents (" in out and "Chernoff Bounds [chernoff-bounds]" in out
+    assert "theory-library.txt:" in out
+
+
+def test_sparql_formats(workspace):
+    home = str(workspace.settings.home)
+    q = "SELECT ?l WHERE { ?c skos:notation 'vc-dimension' ; skos:prefLabel ?l }"
+    for fmt, expect in (
+        ("json", '"value": "VC Dimension"'),
+        ("csv", "l\nVC Dimension"),
+        ("tsv", "l\nVC Dimension"),
+        ("table", "VC Dimension"),
+    ):
+        result = runner.invoke(app, ["sparql", q, "--home", home, "-f", fmt])
+        assert result.exit_code == 0, result.output
+        assert expect in result.stdout
+
+
+def test_sparql_from_file_and_syntax_error(workspace, tmp_path):
+    home = str(workspace.settings.home)
+    rq = tmp_path / "q.rq"
+    rq.write_text("ASK { ?c ckg:stub true }")
+    result = runner.invoke(app, ["sparql", f"@{rq}", "--home", home, "-f", "json"])
+    assert json.loads(result.stdout)["boolean"] is True
+    from ckg.errors import QueryError
+
+    result = runner.invoke(app, ["sparql", "SELECT ?x WHERE { ?x ", "--home", home])
+    assert isinstance(result.exception, QueryError)
+    assert "1:" in str(result.exception)

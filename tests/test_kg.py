@@ -1,0 +1,236 @@
+"""The RDF dataset, SPARQL engine, graph algorithms and exports on the real data."""
+
+from __future__ import annotations
+
+import pytest
+from rdflib import Graph, URIRef
+from rdflib.compare import isomorphic, to_isomorphic
+from rdflib.namespace import OWL, RDF
+
+from kg.build import build_quads, duration, to_nquads
+from kg.export import serialize_rdf, to_rdflib
+from kg.graph import PrereqGraph
+from kg.queries import NAMED
+from ontology import vocabulary_path
+from ontology.namespace import CKG, CKG_IRI
+
+
+def test_namespace_constants_match_turtle():
+    g = Graph().parse(vocabulary_path(), format="turtle")
+    declared = {str(s)[len(CKG_IRI) :] for s in g.subjects(RDF.type, None) if str(s).startswith(CKG_IRI)}
+    constants = set(CKG.__annotations__)
+    assert declared == constants
+    for term in constants:
+        iri = URIRef(CKG_IRI + term)
+        assert (iri, URIRef("http://www.w3.org/2000/01/rdf-schema#label"), None) in g, term
+        assert (iri, URIRef("http://www.w3.org/2000/01/rdf-schema#comment"), None) in g, term
+    assert (URIRef("https://w3id.org/ckg/vocab"), RDF.type, OWL.Ontology) in g
+
+
+def test_namespace_typo_fails_loudly():
+    with pytest.raises(AttributeError):
+        CKG.requries  # noqa: B018
+
+
+def test_dataset_graphs(workspace):
+    res = workspace.store.query("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
+    graphs = {r["g"].rsplit("/", 1)[1]: r["n"] for r in res.records()}
+    assert set(graphs) == {
+        "merged",
+        "theory-library",
+        "concept-library",
+        "topic-wiki",
+        "working-notes",
+        "research-path",
+    }
+    # The inferred graph exists (described in the merged graph) but holds no facts yet.
+    inferred = "<https://ckg.example.org/graph/inferred>"
+    ask = f"ASK {{ GRAPH <https://ckg.example.org/graph/merged> {{ {inferred} a prov:Bundle }} }}"
+    assert workspace.store.query(ask).boolean
+
+
+def test_counts_from_sparql(workspace):
+    q = workspace.store.query
+    assert q("SELECT (COUNT(?c) AS ?n) WHERE { ?c a ckg:Concept }").records() == [{"n": 1203}]
+    assert q("SELECT (COUNT(?c) AS ?n) WHERE { ?c ckg:stub true }").records() == [{"n": 13}]
+    assert q(
+        "SELECT (COUNT(*) AS ?n) WHERE { GRAPH <https://ckg.example.org/graph/merged> { ?a ckg:requires ?b } }"
+    ).records() == [{"n": 406}]
+    assert q("SELECT (COUNT(?m) AS ?n) WHERE { ?m a ckg:Module }").records() == [{"n": 14}]
+    assert q("SELECT (COUNT(?m) AS ?n) WHERE { ?m a ckg:ConceptGroup }").records() == [{"n": 15}]
+    assert q("SELECT (COUNT(?r) AS ?n) WHERE { ?r a ckg:SourceRecord }").records() == [{"n": 1288}]
+
+
+def test_provenance_down_to_line(workspace):
+    rows = workspace.store.query(
+        """SELECT ?file ?line WHERE {
+             <https://ckg.example.org/concept/vc-dimension> prov:wasDerivedFrom ?r .
+             ?r ckg:line ?line ; dcterms:source/dcterms:title ?file }"""
+    ).records()
+    assert {(r["file"], r["line"]) for r in rows} == {("theory-library.txt", 481)}  # grep -n "^VC Dimension"
+
+
+def test_layers_ordered_and_path(workspace):
+    rows = workspace.store.query("SELECT ?n ?o WHERE { ?l a ckg:Layer ; skos:notation ?n ; ckg:order ?o } ORDER BY ?o")
+    assert [r["n"] for r in rows.records()] == ["L0A", "L0B", "L1", "L2", "L3", "L4", "L5"]
+    phases = workspace.store.query(
+        "SELECT ?t WHERE { ?p a ckg:LearningPath ; skos:memberList/rdf:rest*/rdf:first ?ph . "
+        "?ph skos:prefLabel ?t ; ckg:phaseNumber ?n } ORDER BY ?n"
+    ).records()
+    assert next(r["t"] for r in phases) == "Foundations assumed cold"
+    assert len(phases) == 5
+    assert duration(90) == "PT1H30M" and duration(45) == "PT45M" and duration(120) == "PT2H"
+
+
+def test_sparql_closure_equals_networkx(workspace):
+    """For every concept, ckg:requires+ in SPARQL equals the networkx closure."""
+    rows = workspace.store.query(
+        "SELECT ?a ?b WHERE { GRAPH <https://ckg.example.org/graph/merged> { ?a ckg:requires+ ?b } }",
+        limit=10**6,
+    ).records()
+    pre = "https://ckg.example.org/concept/"
+    sparql: dict[str, set[str]] = {}
+    for r in rows:
+        sparql.setdefault(r["a"][len(pre) :], set()).add(r["b"][len(pre) :])
+    graph = workspace.graph
+    for cid in workspace.catalog.concepts:
+        assert sparql.get(cid, set()) == graph.prerequisites(cid), cid
+    assert sum(len(v) for v in sparql.values()) == 1658
+
+
+def test_graph_algorithms(workspace):
+    g = workspace.graph
+    assert g.cycles() == []
+    order = g.foundations_first()
+    pos = {n: i for i, n in enumerate(order)}
+    assert all(pos[b] < pos[a] for a, b in g.g.edges())
+    assert g.depths("double-descent")["basic-logic-and-proof-techniques"] == 5
+    chains = g.longest_chains(2)
+    assert len(chains[0]) - 1 == 11
+    assert chains[0][0] in {"lazy-vs-feature-learning", "mean-field-games"}
+    assert len(g.redundant_edges()) == 65
+
+
+def test_cycle_detection_on_synthetic_graph():
+    g = PrereqGraph([("a", "b"), ("b", "c"), ("c", "a"), ("c", "d")])
+    assert g.cycles() == [["a", "b", "c"]]
+    assert g.longest_chains() == [] and g.redundant_edges() == []
+
+
+@pytest.mark.parametrize("fmt", ["turtle", "nquads", "jsonld"])
+def test_export_round_trip_is_isomorphic(workspace, fmt):
+    nq = workspace.settings.dataset_path.read_bytes()
+    original = to_rdflib(nq)
+    data = serialize_rdf(nq, fmt)
+    from rdflib import Dataset
+
+    again = Dataset()
+    again.parse(data=data, format={"turtle": "trig", "nquads": "nquads", "jsonld": "json-ld"}[fmt])
+    names = {str(c.identifier) for c in original.graphs()} - {"urn:x-rdflib:default"}
+    assert names == {str(c.identifier) for c in again.graphs()} - {"urn:x-rdflib:default"}
+    for name in names:
+        assert isomorphic(original.graph(URIRef(name)), again.graph(URIRef(name))), name
+
+
+def test_rebuild_is_identical(ingested, sources):
+    from ingest.pipeline import run
+
+    a = to_nquads(build_quads(ingested, "https://ckg.example.org/"))
+    b = to_nquads(build_quads(run(sources), "https://ckg.example.org/"))
+    assert a == b
+    from kg.validate import union_ntriples
+
+    g1 = Graph().parse(data=union_ntriples(a), format="ntriples")
+    g2 = Graph().parse(data=union_ntriples(b), format="ntriples")
+    assert len(g1) > 20_000
+    assert to_isomorphic(g1) == to_isomorphic(g2)
+
+
+def test_base_iri_is_configurable(ingested):
+    quads = build_quads(ingested, "http://example.org/kg")
+    assert all(q.subject.value.startswith(("http://example.org/kg/", "https://w3id.org/")) for q in quads)
+
+
+def test_shacl_passes_on_real_data(workspace):
+    from kg.validate import validate
+
+    report = validate(workspace)
+    assert report.shacl_conforms, report.shacl_results
+    kinds = {}
+    for f in report.findings:
+        kinds[f.kind] = kinds.get(f.kind, 0) + 1
+    assert kinds == {"layer-inversion": 19, "redundant-edge": 65, "stub": 13, "orphan": 19}
+    assert report.ok
+
+
+def test_shacl_catches_a_broken_concept(workspace):
+    from kg.validate import shacl
+
+    nq = workspace.settings.dataset_path.read_bytes()
+    bad = nq + (
+        b"<https://ckg.example.org/concept/broken> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> "
+        b"<https://w3id.org/ckg/vocab#Concept> <https://ckg.example.org/graph/merged> .\n"
+    )
+    conforms, results = shacl(bad)
+    assert not conforms
+    assert any("broken" in r for r in results)
+
+
+@pytest.mark.parametrize("name", sorted(NAMED))
+def test_named_queries_run(workspace, name):
+    from kg.queries import render_named
+
+    q = NAMED[name]
+    params = {p: "Concentration Inequalities" for p in q.params}
+    text, _ = render_named(q, params, workspace)
+    result = workspace.store.query(text)
+    assert result.rows, name
+
+
+def test_named_query_answers(workspace):
+    from kg.queries import render_named
+
+    text, _ = render_named(NAMED["prerequisites"], {"target": "double descent"}, workspace)
+    rows = workspace.store.query(text).records()
+    assert len(rows) == 18
+    assert rows[0]["depth"] == 1 and rows[-1]["depth"] == 5
+    layer = workspace.store.query(NAMED["minutes-per-layer"].text).records()
+    assert layer[0] == {"layer": "L0A", "concepts": 29, "minutes": 1270}
+    assert len(NAMED) >= 8
+
+
+def test_query_limits(workspace):
+    from ckg.errors import QueryError
+
+    res = workspace.store.query("SELECT ?s WHERE { ?s ?p ?o }", limit=5)
+    assert len(res.rows) == 5 and res.truncated
+    with pytest.raises(QueryError, match="read-only"):
+        workspace.store.query("PREFIX x: <http://x/>\nDELETE WHERE { ?s ?p ?o }")
+    with pytest.raises(QueryError, match="syntax error: error at 1:"):
+        workspace.store.query("SELECT ?x WHERE { ?x")
+
+
+def test_query_timeout(workspace):
+    from ckg.errors import QueryTimeoutError
+
+    heavy = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?p ?b . ?c ?q ?d . ?e ?r ?f }"
+    with pytest.raises(QueryTimeoutError):
+        workspace.store.query(heavy, timeout=0.2)
+
+
+def test_parquet_export(workspace, tmp_path):
+    import pyarrow.parquet as pq
+
+    from kg.export import write_parquet
+
+    write_parquet(workspace.catalog, tmp_path)
+    concepts = pq.read_table(tmp_path / "concepts.parquet")
+    edges = pq.read_table(tmp_path / "edges.parquet")
+    assert concepts.num_rows == 1203 and edges.num_rows == 406
+    assert str(concepts.schema.field("alt_labels").type) == "list<element: string>"
+    ids = concepts.column("id").to_pylist()
+    assert ids == sorted(ids)
+    vc = concepts.to_pylist()[ids.index("vc-dimension")]
+    assert (vc["layer"], vc["tier"], vc["minutes"], vc["stub"]) == ("2", 1, 75, False)
+    assert vc["sources"] == ["theory-library.txt:481"]
+    assert set(edges.column("method").to_pylist()) >= {"normalized", "stub", "prefix"}
