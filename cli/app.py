@@ -76,6 +76,8 @@ def ingest(
     base_iri: Annotated[str | None, typer.Option(help="Base IRI for minted IRIs.")] = None,
     report: Annotated[Path | None, typer.Option(help="Also write the ingest report as JSON here.")] = None,
     strict: Annotated[bool, typer.Option(help="Treat warnings and rejected records as fatal.")] = False,
+    index: Annotated[bool, typer.Option(help="Also embed the concepts and build the vector index.")] = True,
+    model: Annotated[str | None, typer.Option(help="Embedding model (name or local path; $CKG_MODEL).")] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Build everything from the sources and print the ingest report.
@@ -86,7 +88,7 @@ def ingest(
     from kg.workspace import build
 
     settings = _settings(home, sources, base_iri)
-    outcome = build(settings, strict=strict)
+    outcome = build(settings, strict=strict, index=index, model=model, progress=sys.stderr.isatty())
     rep = outcome.report
     if report is not None:
         write_text(report, rep.model_dump_json(indent=2))
@@ -96,6 +98,9 @@ def ingest(
         for line in rep.summary_lines():
             print(line)
         message(f"build written to {outcome.home} ({outcome.quads} quads)")
+        if outcome.index is not None:
+            st = outcome.index
+            message(f"vector index: {st.concepts} concepts, {st.encoded} encoded ({st.model}), {st.seconds:.1f} s")
     if rep.rejected:
         raise typer.Exit(EXIT_REJECTED)
 
@@ -169,6 +174,98 @@ def show(
     print("  sources:")
     for s in c.sources:
         print(f"    - {s.file}:{s.line}  {s.title}")
+
+
+SEARCH_COLUMNS = ["rank", "id", "label", "layer", "score", "evidence"]
+
+
+def _hit_rows(hits: list[Any]) -> list[dict[str, Any]]:
+    rows = []
+    for rank, h in enumerate(hits, start=1):
+        doc = h.model_dump()
+        doc["rank"] = rank
+        ev = []
+        for arm, e in h.evidence.items():
+            extra = f" '{e.matched_label}'" if e.matched_label else (f" via {e.anchor}" if e.anchor else "")
+            ev.append(f"{arm}#{e.rank}{extra}")
+        doc["evidence_summary"] = " ".join(ev)
+        rows.append(doc)
+    return rows
+
+
+def _emit_hits(hits: list[Any], fmt: Format) -> None:
+    rows = _hit_rows(hits)
+    if fmt is Format.table:
+        emit([{**r, "evidence": r["evidence_summary"]} for r in rows], fmt, SEARCH_COLUMNS)
+    else:
+        emit([{k: v for k, v in r.items() if k != "evidence_summary"} for r in rows], fmt, SEARCH_COLUMNS)
+
+
+@app.command()
+def search(
+    text: Annotated[str, typer.Argument(help="What to look for: words, a question, an acronym.")],
+    mode: Annotated[str, typer.Option(help="hybrid | dense | lexical")] = "hybrid",
+    k: Annotated[int, typer.Option("-k", help="Number of results (1-100).")] = 10,
+    layer: Annotated[str | None, typer.Option(help="Only this layer.")] = None,
+    module: Annotated[str | None, typer.Option(help="Only this module or group.")] = None,
+    source: Annotated[str | None, typer.Option(help="Only concepts from this source.")] = None,
+    stubs: Annotated[bool, typer.Option(help="Include stub concepts.")] = False,
+    model: Annotated[str | None, typer.Option(help="Embedding model the index must have been built with.")] = None,
+    home: HomeOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Hybrid search: dense vectors + BM25 + prerequisite graph, fused; evidence per hit."""
+    from retrieval.service import SearchFilters, SearchService
+
+    if mode not in ("hybrid", "dense", "lexical"):
+        raise typer.BadParameter("mode must be hybrid, dense or lexical")
+    svc = SearchService(_workspace(home), model=model)
+    hits = svc.search(
+        text,
+        mode=mode,
+        k=k,  # type: ignore[arg-type]
+        filters=SearchFilters(layer=layer, module=module, source=source, stubs=stubs),
+    )
+    _emit_hits(hits, fmt)
+
+
+@app.command()
+def similar(
+    concept: Annotated[str, typer.Argument(help="Concept id, IRI or label.")],
+    k: Annotated[int, typer.Option("-k", help="Number of results (1-100).")] = 10,
+    mmr: Annotated[bool, typer.Option(help="Maximal marginal relevance: diverse results.")] = False,
+    diversity: Annotated[float, typer.Option(help="MMR trade-off, 0 = pure similarity.")] = 0.3,
+    stubs: Annotated[bool, typer.Option(help="Include stub concepts.")] = False,
+    home: HomeOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Nearest concepts to a concept by embedding."""
+    from retrieval.service import SearchFilters, SearchService
+
+    ws = _workspace(home)
+    c = resolve_concept(ws, concept)
+    hits = SearchService(ws).similar(c, k=k, mmr=mmr, diversity=diversity, filters=SearchFilters(stubs=stubs))
+    _emit_hits(hits, fmt)
+
+
+@app.command(name="eval")
+def evaluate(
+    gold: Annotated[Path | None, typer.Option(help="Gold set (JSONL); default data/eval/gold.jsonl.")] = None,
+    home: HomeOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Recall@1/5/10, MRR and nDCG@10 of each search mode over the gold set."""
+    from retrieval.evaluate import evaluate as run_eval
+    from retrieval.evaluate import load_gold
+
+    report = run_eval(_workspace(home), load_gold(gold))
+    rows = [m.model_dump() for m in report.modes]
+    emit(
+        rows,
+        fmt,
+        ["mode", "queries", "recall_at_1", "recall_at_5", "recall_at_10", "mrr", "ndcg_at_10"],
+        document=report.model_dump(),
+    )
 
 
 def resolve_concept(ws: Any, ref: str) -> Any:

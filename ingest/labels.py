@@ -19,6 +19,7 @@ RULES: dict[str, str] = {
     "normalized": "same words after case, accent, dash, apostrophe and stopword folding",
     "hyphen-joined": "same words once hyphenated parts are joined (Sub-Gaussian = subgaussian)",
     "plural": "same words after singular/plural folding",
+    "spaceless": "same letters once spaces are removed (Flash Attention = FlashAttention)",
     "paren-main": "title without its acronym/alias parenthetical, e.g. 'X (XYZ)' = 'X'",
     "acronym": "acronym given in parentheses or formed from a run of capitalised words (rkhs)",
     "alias": "alias given in parentheses, e.g. 'ZeRO (Zero Redundancy Optimizer)'",
@@ -51,7 +52,14 @@ class LabelParts:
     paren_is_alias: bool
 
 
+_DASH_ALIAS = re.compile(r"^(?P<acr>\S+)\s+[-–—]\s+(?P<expansion>.+)$")
+
+
 def analyse(title: str) -> LabelParts:
+    dash = _DASH_ALIAS.match(title)
+    if dash and is_acronym(dash["acr"]) and _acronym_of(dash["acr"], dash["expansion"]):
+        # "PPO - Proximal Policy Optimization": the expansion is the label.
+        return LabelParts(dash["expansion"].strip(), (dash["acr"],), True)
     main, paren = split_paren(title)
     if paren is None:
         return LabelParts(title.strip(), (), False)
@@ -77,6 +85,10 @@ def keys(title: str) -> list[tuple[str, Key]]:
         out.append(("plural" if rule == "normalized" else rule, tuple(stem(t) for t in content_key(w))))
 
     add("normalized", title)
+    w = content_key(words(title))
+    if len(w) > 1:
+        # "Flash Attention" = "FlashAttention"
+        out.append(("spaceless", ("".join(w),)))
     parts = analyse(title)
     if parts.paren_is_alias:
         add("paren-main", parts.main)

@@ -33,6 +33,8 @@ class BuildOutcome:
     home: Path
     quads: int
     written: bool
+    #: Vector-index statistics (``retrieval.indexer.IndexStats``) when one was built.
+    index: Any = None
 
 
 def source_hashes(sources: Path) -> dict[str, str]:
@@ -44,11 +46,19 @@ def source_hashes(sources: Path) -> dict[str, str]:
     return out
 
 
-def build(settings: Settings, *, strict: bool = False) -> BuildOutcome:
+def build(
+    settings: Settings,
+    *,
+    strict: bool = False,
+    index: bool = False,
+    model: Any = None,
+    progress: bool = False,
+) -> BuildOutcome:
     """Ingest ``settings.sources`` and write a complete build to ``settings.home``.
 
-    Either every file of the build is replaced or none is: the new build is
-    written to a staging directory and swapped in with one rename.
+    Either every file of the build is replaced or none is: the new build (the
+    vector index too, with ``index=True``) is written to a staging directory and
+    swapped in with one rename.
     """
     ingest = run(settings.sources)
     report = ingest.report
@@ -77,8 +87,14 @@ def build(settings: Settings, *, strict: bool = False) -> BuildOutcome:
         (stage / "build.json").write_text(json.dumps(manifest, indent=2), "utf-8")
         from kg.export import write_parquet
 
-        write_parquet(_catalog_from(quads, settings.base_iri), stage)
-    return BuildOutcome(report=report, home=settings.home, quads=len(set(quads)), written=True)
+        catalog = _catalog_from(quads, settings.base_iri)
+        write_parquet(catalog, stage)
+        stats = None
+        if index:
+            from retrieval.indexer import build_index
+
+            stats = build_index(stage / "index", catalog, settings, model=model, progress=progress)
+    return BuildOutcome(report=report, home=settings.home, quads=len(set(quads)), written=True, index=stats)
 
 
 def _catalog_from(quads: list, base_iri: str) -> Catalog:

@@ -56,3 +56,22 @@ def source_copy(tmp_path) -> Path:
     target = tmp_path / "sources"
     shutil.copytree(SOURCES, target)
     return target
+
+
+@pytest.fixture(scope="session")
+def indexed(tmp_path_factory):
+    """A full build with the vector index, using the real model (loaded once per session)."""
+    from ckg.config import Settings
+    from kg.workspace import Workspace, build
+
+    root = tmp_path_factory.mktemp("ckg-indexed")
+    settings = Settings(home=root / "build", sources=SOURCES)
+    outcome = build(settings, index=True)
+    return Workspace(settings), outcome
+
+
+@pytest.fixture(scope="session")
+def search_service(indexed):
+    from retrieval.service import SearchService
+
+    return SearchService(indexed[0])

@@ -51,7 +51,7 @@ def test_dataset_graphs(workspace):
 
 def test_counts_from_sparql(workspace):
     q = workspace.store.query
-    assert q("SELECT (COUNT(?c) AS ?n) WHERE { ?c a ckg:Concept }").records() == [{"n": 1203}]
+    assert q("SELECT (COUNT(?c) AS ?n) WHERE { ?c a ckg:Concept }").records() == [{"n": 1199}]
     assert q("SELECT (COUNT(?c) AS ?n) WHERE { ?c ckg:stub true }").records() == [{"n": 13}]
     assert q(
         "SELECT (COUNT(*) AS ?n) WHERE { GRAPH <https://ckg.example.org/graph/merged> { ?a ckg:requires ?b } }"
@@ -226,7 +226,7 @@ def test_parquet_export(workspace, tmp_path):
     write_parquet(workspace.catalog, tmp_path)
     concepts = pq.read_table(tmp_path / "concepts.parquet")
     edges = pq.read_table(tmp_path / "edges.parquet")
-    assert concepts.num_rows == 1203 and edges.num_rows == 406
+    assert concepts.num_rows == 1199 and edges.num_rows == 406
     assert str(concepts.schema.field("alt_labels").type) == "list<element: string>"
     ids = concepts.column("id").to_pylist()
     assert ids == sorted(ids)

@@ -40,6 +40,13 @@ MERGES = [
     ("gaussian-mixture-models", "Gaussian Mixture Models", None),
     ("energy-based-models", "Energy-Based Models", None),
     ("capsule-networks", "Capsule Networks", None),
+    (
+        "flash-attention",
+        "Flash Attention",
+        {"theory-library.txt:1038", "concept-library.txt:132", "topic-wiki.txt:279"},
+    ),
+    ("proximal-policy-optimization", "Proximal Policy Optimization", {"topic-wiki.txt:34", "working-notes.txt:185"}),
+    ("reinforcement-learning-from-human-feedback", "Reinforcement Learning from Human Feedback", None),
 ]
 
 # Labels each merged concept must carry (alt labels include the other spellings).
@@ -51,6 +58,8 @@ ALT_LABELS = {
     "principal-component-analysis": {"PCA", "Principle Component Analysis (PCA)"},
     "long-short-term-memory": {"LSTM"},
     "rotary-positional-embedding": {"RoPE", "Rotary Position Embeddings (RoPE)"},
+    "proximal-policy-optimization": {"PPO", "PPO - Proximal Policy Optimization"},
+    "flash-attention": {"FlashAttention"},
 }
 
 # Pairs of labels that must stay different concepts.
@@ -67,6 +76,8 @@ NON_MERGES = [
     ("Regularization Theory", "Regularization in Practice"),
     ("Causal Inference Basics", "Causal Inference and the Ladder of Causation"),
     ("Neural ODEs and Continuous-Depth Networks", "Continuous Thought Machines"),
+    ("FlashAttention", "FlashAttention-2 and FlashAttention-3"),
+    ("Information Bottleneck", "Information Bottleneck Theory"),
 ]
 
 
@@ -85,8 +96,8 @@ def by_title(ingested):
 
 def test_totals(ingested):
     report = ingested.report
-    assert report.concepts == 1203
-    assert len(report.merges) == 91
+    assert report.concepts == 1199
+    assert len(report.merges) == 93
     assert len(report.stubs) == 13
     assert [s.records_read for s in report.sources] == [296, 67, 757, 168, 18]
     assert all(s.balanced for s in report.sources)

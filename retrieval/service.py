@@ -1,0 +1,225 @@
+"""Hybrid search and similarity over a build: dense + lexical + graph arms, fused.
+
+Fusion is weighted reciprocal-rank fusion: ``score = sum_arm w_arm / (K + rank_arm)``.
+Exact label or acronym hits are pinned first. The graph arm proposes the
+direct prerequisites and dependents of the strongest anchors of the other two
+arms. Every hit carries its evidence: rank and score in each arm and the label
+that matched.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from ckg.errors import CkgError
+from ingest.concepts import Concept
+from retrieval.embed import TEMPLATE_HASH, Embedder, get_embedder
+from retrieval.index import VectorIndex, concept_set_hash
+from retrieval.indexer import corpus
+from retrieval.lexical import LexicalIndex
+
+Mode = Literal["hybrid", "dense", "lexical"]
+RRF_K = 60
+WEIGHTS = {"dense": 1.0, "lexical": 1.0, "graph": 0.25}
+POOL = 50
+MAX_QUERY_CHARS = 2000
+
+
+class ArmEvidence(BaseModel):
+    rank: int
+    score: float
+    matched_label: str | None = None
+    anchor: str | None = None
+
+
+class SearchHit(BaseModel):
+    id: str
+    label: str
+    score: float
+    layer: str | None = None
+    definition: str | None = None
+    stub: bool = False
+    evidence: dict[str, ArmEvidence] = Field(default_factory=dict)
+
+
+class SearchFilters(BaseModel):
+    layer: str | None = None
+    module: str | None = None
+    source: str | None = None
+    stubs: bool = False
+
+    def accepts(self, c: Concept) -> bool:
+        if c.stub and not self.stubs:
+            return False
+        if self.layer and (c.layer or "").upper() != self.layer.upper().removeprefix("L"):
+            return False
+        if self.module and self.module.casefold() not in {m.casefold() for m in c.modules}:
+            return False
+        return not (self.source and self.source not in {s.source for s in c.sources} | {s.file for s in c.sources})
+
+
+class SearchService:
+    """Everything search needs, loaded once: catalog, vectors, lexical index, graph."""
+
+    def __init__(self, workspace: Any, model: str | Embedder | None = None) -> None:
+        self.ws = workspace
+        self._model = model
+
+    @cached_property
+    def catalog(self):
+        return self.ws.catalog
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return get_embedder(self._model or self.index.manifest["model"])
+
+    @cached_property
+    def index(self) -> VectorIndex:
+        ids, texts = corpus(self.catalog)
+        requested = self._model.name if isinstance(self._model, Embedder) else self._model
+        return VectorIndex.load(
+            self.ws.settings.index_dir,
+            model=requested,
+            concept_hash=concept_set_hash(ids, texts),
+            template_hash=TEMPLATE_HASH,
+        )
+
+    @cached_property
+    def lexical(self) -> LexicalIndex:
+        return LexicalIndex(list(self.catalog.concepts.values()))
+
+    # ---------------------------------------------------------------- arms
+    def dense(self, query: str, k: int) -> list[tuple[str, float]]:
+        vec = self.embedder.encode([query])[0]
+        return self.index.search(vec, k)
+
+    def _graph_arm(self, anchors: list[str]) -> list[tuple[str, str]]:
+        g = self.ws.graph.g
+        out: list[tuple[str, str]] = []
+        seen = set(anchors)
+        for a in anchors:
+            for n in sorted(set(g.successors(a)) | set(g.predecessors(a))):
+                if n not in seen:
+                    seen.add(n)
+                    out.append((n, a))
+        return out
+
+    # -------------------------------------------------------------- search
+    def search(
+        self, query: str, *, mode: Mode = "hybrid", k: int = 10, filters: SearchFilters | None = None
+    ) -> list[SearchHit]:
+        query = query.strip()
+        if not query:
+            raise CkgError("empty query: give some text to search for")
+        if len(query) > MAX_QUERY_CHARS:
+            raise CkgError(f"query is {len(query)} characters; the limit is {MAX_QUERY_CHARS}")
+        if not 1 <= k <= 100:
+            raise CkgError(f"k must be between 1 and 100, got {k}")
+        filters = filters or SearchFilters()
+        pool = (
+            max(POOL, 4 * k) if not (filters.layer or filters.module or filters.source) else len(self.catalog.concepts)
+        )
+        evidence: dict[str, dict[str, ArmEvidence]] = {}
+        pinned: list[str] = []
+        if mode in ("hybrid", "dense"):
+            for rank, (cid, score) in enumerate(self.dense(query, pool), start=1):
+                evidence.setdefault(cid, {})["dense"] = ArmEvidence(rank=rank, score=round(score, 4))
+        if mode in ("hybrid", "lexical"):
+            for rank, hit in enumerate(self.lexical.search(query, pool), start=1):
+                score = hit.score if hit.matched is None else 1e6
+                evidence.setdefault(hit.id, {})["lexical"] = ArmEvidence(
+                    rank=rank, score=round(score, 4), matched_label=hit.matched
+                )
+                if hit.matched is not None:
+                    pinned.append(hit.id)
+
+        def fused(ev: dict[str, ArmEvidence]) -> float:
+            return sum(WEIGHTS[arm] / (RRF_K + e.rank) for arm, e in ev.items())
+
+        if mode == "hybrid":
+            anchors = sorted(evidence, key=lambda c: -fused(evidence[c]))[:3]
+            for rank, (cid, anchor) in enumerate(self._graph_arm(anchors), start=1):
+                evidence.setdefault(cid, {})["graph"] = ArmEvidence(rank=rank, score=0.0, anchor=anchor)
+        ranked = sorted(evidence, key=lambda c: (c not in pinned, -fused(evidence[c]), c))
+        hits: list[SearchHit] = []
+        for cid in ranked:
+            c = self.catalog.concepts[cid]
+            if not filters.accepts(c):
+                continue
+            hits.append(
+                SearchHit(
+                    id=cid,
+                    label=c.label,
+                    score=round(fused(evidence[cid]), 6),
+                    layer=c.layer,
+                    definition=c.definition,
+                    stub=c.stub,
+                    evidence=evidence[cid],
+                )
+            )
+            if len(hits) == k:
+                break
+        return hits
+
+    def similar(
+        self,
+        concept: Concept,
+        *,
+        k: int = 10,
+        mmr: bool = False,
+        diversity: float = 0.3,
+        filters: SearchFilters | None = None,
+    ) -> list[SearchHit]:
+        """Nearest concepts by embedding; ``mmr`` trades ``diversity`` of relevance for variety."""
+        import numpy as np
+
+        if not 1 <= k <= 100:
+            raise CkgError(f"k must be between 1 and 100, got {k}")
+        filters = filters or SearchFilters()
+        vec = self.index.vector(concept.id)
+        cands = [
+            (c, s)
+            for c, s in self.index.search(vec, max(POOL, 5 * k))
+            if c != concept.id and filters.accepts(self.catalog.concepts[c])
+        ]
+        if mmr and cands:
+            vecs = np.stack([self.index.vector(c) for c, _ in cands])
+            chosen: list[int] = []
+            rest = list(range(len(cands)))
+            while rest and len(chosen) < k:
+
+                def value(i: int) -> float:
+                    redundancy = max((float(vecs[i] @ vecs[j]) for j in chosen), default=0.0)
+                    return (1 - diversity) * cands[i][1] - diversity * redundancy
+
+                best = max(rest, key=value)
+                chosen.append(best)
+                rest.remove(best)
+            cands = [cands[i] for i in chosen]
+        out = []
+        for rank, (cid, score) in enumerate(cands[:k], start=1):
+            c = self.catalog.concepts[cid]
+            out.append(
+                SearchHit(
+                    id=cid,
+                    label=c.label,
+                    score=round(score, 4),
+                    layer=c.layer,
+                    definition=c.definition,
+                    stub=c.stub,
+                    evidence={"dense": ArmEvidence(rank=rank, score=round(score, 4))},
+                )
+            )
+        return out
+
+
+def nearest_concept(workspace: Any, text: str) -> Concept | None:
+    """Best semantic match for a CONCEPT argument that matched no id or label."""
+    try:
+        hits = SearchService(workspace).search(text, k=1)
+    except CkgError:
+        return None
+    return workspace.catalog.concepts[hits[0].id] if hits else None

@@ -1,0 +1,132 @@
+"""Search end to end with the real model: index guard, cache, fusion, evidence, evaluation."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from ckg.errors import CkgError, IndexMismatchError
+from retrieval.evaluate import evaluate, load_gold
+from retrieval.service import SearchFilters
+
+pytestmark = pytest.mark.slow
+
+
+def test_index_manifest(indexed):
+    ws, outcome = indexed
+    assert outcome.index.concepts == 1199 and outcome.index.encoded == 1199
+    manifest = json.loads((ws.settings.index_dir / "manifest.json").read_text())
+    assert manifest["model"] == "all-MiniLM-L6-v2"
+    assert (manifest["dimension"], manifest["kind"], manifest["count"]) == (384, "flat", 1199)
+    assert manifest["normalized"] is True
+    assert {"faiss-cpu", "sentence-transformers", "ckg"} <= set(manifest["versions"])
+
+
+def test_rebuild_with_unchanged_sources_encodes_nothing(indexed):
+    from kg.workspace import build
+
+    ws, _ = indexed
+    again = build(ws.settings, index=True)
+    assert again.index.encoded == 0
+
+
+def test_manifest_guard_refuses_mismatch(indexed, tmp_path):
+    from retrieval.index import VectorIndex
+
+    ws, _ = indexed
+    copy = tmp_path / "index"
+    shutil.copytree(ws.settings.index_dir, copy)
+    with pytest.raises(IndexMismatchError, match="built with model 'all-MiniLM-L6-v2', not 'other-model'"):
+        VectorIndex.load(copy, model="other-model")
+    with pytest.raises(IndexMismatchError, match="does not match the concepts of this graph; run `ckg ingest`"):
+        VectorIndex.load(copy, concept_hash="0" * 64)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["dimension"] = 768
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexMismatchError, match="disagree with their manifest"):
+        VectorIndex.load(copy)
+    with pytest.raises(IndexMismatchError, match="no vector index"):
+        VectorIndex.load(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("GQA", "grouped-query-attention"),
+        ("t-SNE", "t-sne"),
+        ("SVD", "singular-value-decomposition"),
+        ("LoRA", "low-rank-adaptation"),
+        ("PPO", "proximal-policy-optimization"),
+        ("Double Descent", "double-descent"),
+        ("rademacher complexity", "rademacher-complexity"),
+        ("Bias–variance tradeoff", "bias-variance-tradeoff"),
+    ],
+)
+def test_acronyms_and_exact_titles_come_first(search_service, query, expected):
+    hits = search_service.search(query, k=5)
+    assert hits[0].id == expected
+    assert hits[0].evidence["lexical"].matched_label is not None
+
+
+def test_paraphrase_finds_concept_and_evidence(search_service):
+    hits = search_service.search("why divide dot products by the square root of the dimension", k=5)
+    ids = [h.id for h in hits]
+    assert "attention-mechanism-theory" in ids or "high-dimensional-dot-product-normalization" in ids
+    assert all(h.evidence for h in hits)
+    assert any("dense" in h.evidence and "lexical" in h.evidence for h in hits)
+    assert len(ids) == len(set(ids))
+
+
+def test_filters(search_service):
+    hits = search_service.search("attention", k=10, filters=SearchFilters(layer="4"))
+    assert hits and all(h.layer == "4" for h in hits)
+    hits = search_service.search("attention", k=10, filters=SearchFilters(source="concept-library"))
+    cat = search_service.catalog
+    assert hits and all("concept-library" in {s.source for s in cat.concepts[h.id].sources} for h in hits)
+    assert all(not h.stub for h in search_service.search("hessian matrix", k=20))
+    with_stubs = search_service.search("the hessian matrix", k=5, filters=SearchFilters(stubs=True))
+    assert with_stubs[0].id == "the-hessian-matrix"
+
+
+def test_bad_queries(search_service):
+    for q, k in (("", 5), ("x" * 5000, 5), ("attention", 0), ("attention", 101)):
+        with pytest.raises(CkgError):
+            search_service.search(q, k=k)
+
+
+def test_similar_and_mmr(search_service):
+    c = search_service.catalog.get("Double Descent")
+    plain = search_service.similar(c, k=8)
+    assert c.id not in [h.id for h in plain]
+    assert "benign-overfitting" in [h.id for h in plain]
+    diverse = search_service.similar(c, k=8, mmr=True, diversity=0.5)
+    assert len(diverse) == 8 and [h.id for h in diverse] != [h.id for h in plain]
+    assert plain[0].score >= plain[-1].score
+
+
+def test_hybrid_beats_each_arm(indexed, search_service):
+    report = evaluate(indexed[0], load_gold(), service=search_service)
+    by = {m.mode: m for m in report.modes}
+    assert by["hybrid"].queries >= 60
+    assert by["hybrid"].recall_at_5 > max(by["dense"].recall_at_5, by["lexical"].recall_at_5)
+    assert by["hybrid"].mrr > max(by["dense"].mrr, by["lexical"].mrr)
+
+
+def test_cli_search_and_similar(indexed):
+    from typer.testing import CliRunner
+
+    from cli.app import app
+
+    home = str(indexed[0].settings.home)
+    result = CliRunner().invoke(app, ["search", "GQA", "--home", home, "-f", "json", "-k", "3"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert rows[0]["id"] == "grouped-query-attention" and rows[0]["evidence"]["lexical"]["rank"] == 1
+    result = CliRunner().invoke(app, ["similar", "kv cache", "--home", home, "-k", "3"])
+    assert result.exit_code == 0 and "kv-cache" not in result.stdout.split("\n")[2]
+    # A concept argument that matches no label falls back to the best semantic match.
+    result = CliRunner().invoke(app, ["show", "grouped query attn", "--home", home, "-f", "json"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["id"] == "grouped-query-attention"
