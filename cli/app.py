@@ -268,6 +268,91 @@ def evaluate(
     )
 
 
+KnownOpt = Annotated[list[str] | None, typer.Option("--known", help="A concept you know (repeatable).")]
+KnownFileOpt = Annotated[Path | None, typer.Option("--known-file", help="File with one known concept per line.")]
+UpToOpt = Annotated[str | None, typer.Option("--up-to-layer", help="Treat every concept up to this layer as known.")]
+GAP_COLUMNS = ["step", "id", "label", "layer", "minutes", "why"]
+
+
+def _emit_plan(plan: Any, fmt: Format) -> None:
+    rows = [
+        {"step": n, **item.model_dump(), "why": " <- ".join(reversed(item.why))}
+        for n, item in enumerate(plan.missing, start=1)
+    ]
+    if fmt is Format.table:
+        for text, cid in plan.resolved.items():
+            message(f"target {text!r} resolved to {cid}")
+        emit(rows, fmt, GAP_COLUMNS)
+        unknown = f" ({plan.unknown_minutes} item(s) without a study time)" if plan.unknown_minutes else ""
+        print(f"{len(plan.missing)} concept(s) missing, {plan.total_minutes} min in total{unknown}")
+        for r in plan.related:
+            print(f"related (not a prerequisite): {r['label']} [{r['id']}] similarity {r['similarity']:.2f}")
+    else:
+        emit([{k: v for k, v in r.items()} for r in rows], fmt, GAP_COLUMNS, document=plan.model_dump())
+
+
+@app.command()
+def gap(
+    targets: Annotated[list[str], typer.Argument(help="Target concepts (id, label or free text).")],
+    known: KnownOpt = None,
+    known_file: KnownFileOpt = None,
+    up_to_layer: UpToOpt = None,
+    include_known_prerequisites: Annotated[
+        bool, typer.Option(help="Also list what known concepts themselves require.")
+    ] = False,
+    related: Annotated[int, typer.Option(help="Also list N related concepts that are not prerequisites.")] = 0,
+    home: HomeOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """What a learner is missing for TARGET(S), foundations first, with study time."""
+    from retrieval.gap import GapFinder
+
+    finder = GapFinder(_workspace(home))
+    known_ids = finder.known_set(known, known_file, up_to_layer)
+    plan = finder.gap(targets, known_ids, exclude_known_prerequisites=not include_known_prerequisites, related=related)
+    _emit_plan(plan, fmt)
+
+
+@app.command()
+def path(
+    target: Annotated[str, typer.Argument(help="Target concept (id, label or free text).")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table | json | jsonl | mermaid | dot")] = "table",
+    home: HomeOpt = None,
+) -> None:
+    """The full learning path from foundations to TARGET (mermaid/dot draw the subgraph)."""
+    from retrieval.gap import GapFinder, dot, mermaid
+
+    ws = _workspace(home)
+    finder = GapFinder(ws)
+    plan = finder.path(target)
+    labels = {c.id: c.label for c in ws.catalog.concepts.values()}
+    if fmt == "mermaid":
+        print(mermaid(plan, ws.graph.g, labels))
+    elif fmt == "dot":
+        print(dot(plan, ws.graph.g, labels))
+    elif fmt in {f.value for f in Format}:
+        _emit_plan(plan, Format(fmt))
+    else:
+        raise typer.BadParameter("format must be table, json, jsonl, csv, tsv, mermaid or dot")
+
+
+@app.command(name="next")
+def next_up(
+    known: KnownOpt = None,
+    known_file: KnownFileOpt = None,
+    up_to_layer: UpToOpt = None,
+    home: HomeOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Concepts you are ready to learn now: every prerequisite already known."""
+    from retrieval.gap import GapFinder
+
+    ws = _workspace(home)
+    finder = GapFinder(ws)
+    ready = finder.next_up(finder.known_set(known, known_file, up_to_layer))
+    emit([concept_json(ws.catalog.concepts[c], ws.catalog.iri(c)) for c in ready], fmt, CONCEPT_COLUMNS)
+
+
 def resolve_concept(ws: Any, ref: str) -> Any:
     """Exact id/IRI/label match; otherwise the best semantic match, said on stderr."""
     found = ws.catalog.lookup(ref)

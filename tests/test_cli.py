@@ -129,3 +129,19 @@ def test_sparql_from_file_and_syntax_error(workspace, tmp_path):
     result = runner.invoke(app, ["sparql", "SELECT ?x WHERE { ?x ", "--home", home])
     assert isinstance(result.exception, QueryError)
     assert "1:" in str(result.exception)
+
+
+def test_gap_path_next_cli(workspace):
+    home = str(workspace.settings.home)
+    result = runner.invoke(
+        app, ["gap", "Cramér-Rao Bound", "--known", "Maximum Likelihood Estimation", "--home", home, "-f", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    assert [i["id"] for i in plan["missing"]] == ["fisher-information"] and plan["total_minutes"] == 55
+    result = runner.invoke(app, ["gap", "Cramér-Rao Bound", "--home", home])
+    assert "6 concept(s) missing, 305 min in total" in result.stdout
+    result = runner.invoke(app, ["path", "Fisher Information", "--home", home, "-f", "dot"])
+    assert result.exit_code == 0 and result.stdout.startswith("digraph path {")
+    result = runner.invoke(app, ["next", "--known", "basic logic and proof techniques", "--home", home, "-f", "jsonl"])
+    assert [json.loads(x)["id"] for x in result.stdout.splitlines()] == ["sets-functions-and-relations"]

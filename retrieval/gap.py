@@ -1,0 +1,210 @@
+"""The gap finder: what a learner is missing before a target, in reading order.
+
+Missing = prerequisites of the targets (transitive), minus what the learner
+knows and, by default, minus what the known concepts themselves require (a
+learner who knows "VC Dimension" is taken to know what it rests on). Ordered
+foundations first: a topological order whose ties break by layer, then id.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+from pydantic import BaseModel, Field
+
+from ckg.errors import CkgError
+from ingest.records import LAYERS
+
+
+class GapItem(BaseModel):
+    id: str
+    label: str
+    layer: str | None = None
+    minutes: int | None = None
+    stub: bool = False
+    #: The chain from a target down to this item (target first).
+    why: list[str]
+    needed_by: list[str]
+
+
+class GapPlan(BaseModel):
+    targets: list[str]
+    known: list[str]
+    missing: list[GapItem]
+    total_minutes: int
+    unknown_minutes: int = Field(description="items whose study time no source gives")
+    resolved: dict[str, str] = Field(default_factory=dict, description="free-text target -> concept id")
+    related: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class GapFinder:
+    def __init__(self, workspace: Any) -> None:
+        self.ws = workspace
+        self.cat = workspace.catalog
+        self.graph = workspace.graph
+
+    # ---------------------------------------------------------- references
+    def resolve(self, ref: str, *, free_text: bool = True) -> tuple[str, bool]:
+        """A concept id for ``ref``; free text goes through search. Returns (id, was_free_text)."""
+        found = self.cat.lookup(ref)
+        if found is not None:
+            return found.id, False
+        if not free_text:
+            raise CkgError(f"no concept with id or label {ref!r}")
+        from retrieval.service import SearchService
+
+        hits = SearchService(self.ws).search(ref, k=1)
+        if not hits:
+            raise CkgError(f"nothing matches {ref!r}")
+        return hits[0].id, True
+
+    def known_set(
+        self, refs: list[str] | None = None, file: Path | None = None, up_to_layer: str | None = None
+    ) -> set[str]:
+        known: set[str] = set()
+        items = list(refs or [])
+        if file is not None:
+            if not file.exists():
+                raise CkgError(f"known-file {file} not found")
+            items += [
+                ln.strip() for ln in file.read_text("utf-8").splitlines() if ln.strip() and not ln.startswith("#")
+            ]
+        for ref in items:
+            concept = self.cat.lookup(ref)
+            if concept is None:
+                raise CkgError(f"known concept {ref!r} matches no id or label; check `ckg concepts`")
+            known.add(concept.id)
+        if up_to_layer is not None:
+            code = up_to_layer.upper().removeprefix("L")
+            if code not in LAYERS:
+                raise CkgError(f"unknown layer {up_to_layer!r}; use one of {', '.join(LAYERS)}")
+            limit = LAYERS.index(code)
+            known |= {c.id for c in self.cat.concepts.values() if c.layer and LAYERS.index(c.layer) <= limit}
+        return known
+
+    # ----------------------------------------------------------------- gap
+    def order(self, nodes: set[str]) -> list[str]:
+        """Foundations first; ties by layer then id, so the order is stable."""
+        sub = self.graph.g.subgraph(nodes).reverse(copy=True)
+
+        def key(n: str) -> str:
+            layer = self.cat.concepts[n].layer
+            return f"{LAYERS.index(layer) if layer else 9}:{n}"
+
+        return list(nx.lexicographical_topological_sort(sub, key=key))
+
+    def gap(
+        self,
+        targets: list[str],
+        known: set[str] | None = None,
+        *,
+        exclude_known_prerequisites: bool = True,
+        related: int = 0,
+    ) -> GapPlan:
+        if not targets:
+            raise CkgError("give at least one target")
+        known = set(known or ())
+        resolved: dict[str, str] = {}
+        ids = []
+        for t in targets:
+            cid, free = self.resolve(t)
+            if free:
+                resolved[t] = cid
+            ids.append(cid)
+        covered = set(known)
+        if exclude_known_prerequisites:
+            for k in known:
+                covered |= self.graph.prerequisites(k)
+        needed: dict[str, list[str]] = {}
+        for t in ids:
+            for p in self.graph.prerequisites(t):
+                if p not in covered:
+                    needed.setdefault(p, []).append(t)
+        items = []
+        for cid in self.order(set(needed)):
+            c = self.cat.concepts[cid]
+            target = needed[cid][0]
+            chain = nx.shortest_path(self.graph.g, target, cid)
+            items.append(
+                GapItem(
+                    id=cid,
+                    label=c.label,
+                    layer=c.layer,
+                    minutes=c.minutes,
+                    stub=c.stub,
+                    why=chain,
+                    needed_by=sorted(set(needed[cid])),
+                )
+            )
+        plan = GapPlan(
+            targets=ids,
+            known=sorted(known),
+            missing=items,
+            total_minutes=sum(i.minutes or 0 for i in items),
+            unknown_minutes=sum(1 for i in items if i.minutes is None),
+            resolved=resolved,
+        )
+        if related:
+            plan.related = self.related(ids, set(needed) | covered, related)
+        return plan
+
+    def related(self, targets: list[str], exclude: set[str], k: int) -> list[dict[str, Any]]:
+        """Close in meaning to a target, not a prerequisite, not known: worth a look, listed apart."""
+        from retrieval.service import SearchService
+
+        svc = SearchService(self.ws)
+        out: list[dict[str, Any]] = []
+        seen = set(targets) | exclude
+        for t in targets:
+            for h in svc.similar(self.cat.concepts[t], k=k + len(seen)):
+                if h.id in seen:
+                    continue
+                seen.add(h.id)
+                near_graph = h.id in self.graph.g and (
+                    nx.has_path(self.graph.g.to_undirected(as_view=True), t, h.id) if t in self.graph.g else False
+                )
+                out.append(
+                    {"id": h.id, "label": h.label, "target": t, "similarity": h.score, "connected_in_graph": near_graph}
+                )
+                if len([o for o in out if o["target"] == t]) >= k:
+                    break
+        return out
+
+    def path(self, target: str) -> GapPlan:
+        """The full path from foundations to ``target``: a gap with nothing known."""
+        return self.gap([target], set())
+
+    def next_up(self, known: set[str]) -> list[str]:
+        """Concepts whose every prerequisite is known, themselves not known: ready to learn now."""
+        ready = []
+        for cid in sorted(self.cat.concepts):
+            if cid in known or self.cat.concepts[cid].stub:
+                continue
+            prereqs = set(self.graph.g.successors(cid)) if cid in self.graph.g else set()
+            if prereqs and prereqs <= known:
+                ready.append(cid)
+        return ready
+
+
+def mermaid(plan: GapPlan, graph: nx.DiGraph, labels: dict[str, str]) -> str:
+    nodes = set(plan.targets) | {i.id for i in plan.missing}
+    lines = ["graph BT"]
+    for n in sorted(nodes):
+        lines.append(f'  {n.replace("-", "_")}["{labels[n]}"]')
+    for a, b in sorted(graph.subgraph(nodes).edges()):
+        lines.append(f"  {b.replace('-', '_')} --> {a.replace('-', '_')}")
+    return "\n".join(lines)
+
+
+def dot(plan: GapPlan, graph: nx.DiGraph, labels: dict[str, str]) -> str:
+    nodes = set(plan.targets) | {i.id for i in plan.missing}
+    lines = ["digraph path {", "  rankdir=BT;"]
+    for n in sorted(nodes):
+        label = labels[n].replace('"', '\\"')
+        lines.append(f'  "{n}" [label="{label}"];')
+    for a, b in sorted(graph.subgraph(nodes).edges()):
+        lines.append(f'  "{b}" -> "{a}";')
+    lines.append("}")
+    return "\n".join(lines)

@@ -1,0 +1,153 @@
+"""Gap finder on hand-checked cases from theory-library.txt (asserted edges only).
+
+Expected plans were derived by reading the prerequisite lines and headers:
+  Basic Logic and Proof Techniques   L0A ~40m  (no prerequisites)
+  Sets, Functions, and Relations     L0A ~40m  <- basic logic and proof techniques
+  Common Probability Distributions   L0A ~65m  <- sets functions and relations
+  Differentiation in Rn              L0A ~40m  <- sets functions and relations
+  Expectation, Variance, ...         L0A ~55m  <- common probability distributions
+  Maximum Likelihood Estimation      L0B ~65m  <- common probability distributions, differentiation in rn
+  Fisher Information                 L0B ~55m  <- maximum likelihood estimation
+  Cramér-Rao Bound                   L0B ~50m  <- fisher information
+  Law of Large Numbers               L0B ~50m  <- common probability distributions
+  Batch Normalization                L2  ~50m  <- feedforward networks and backpropagation (stub), expectation ...
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from retrieval.gap import GapFinder, dot, mermaid
+
+BASE = ["basic-logic-and-proof-techniques", "sets-functions-and-relations", "common-probability-distributions"]
+MLE_PATH = [*BASE, "differentiation-in-rn", "maximum-likelihood-estimation"]
+
+
+@pytest.fixture(scope="module")
+def finder(workspace):
+    return GapFinder(workspace)
+
+
+def ids(plan):
+    return [i.id for i in plan.missing]
+
+
+@pytest.mark.parametrize(
+    ("targets", "known", "kwargs", "expected", "minutes"),
+    [
+        (["Fisher Information"], [], {}, MLE_PATH, 250),
+        (["Cramér-Rao Bound"], [], {}, [*MLE_PATH, "fisher-information"], 305),
+        (["Cramér-Rao Bound"], ["Maximum Likelihood Estimation"], {}, ["fisher-information"], 55),
+        (
+            ["Cramér-Rao Bound"],
+            ["Maximum Likelihood Estimation"],
+            {"exclude_known_prerequisites": False},
+            [*BASE, "differentiation-in-rn", "fisher-information"],
+            240,
+        ),
+        (["Fisher Information", "Law of Large Numbers"], [], {}, MLE_PATH, 250),
+        (
+            ["Batch Normalization"],
+            [],
+            {},
+            [*BASE, "expectation-variance-covariance-and-moments", "feedforward-networks-and-backpropagation"],
+            200,
+        ),
+        (["Diffusion Models"], [], {}, ["variational-autoencoder"], 0),
+        (["Law of Large Numbers"], ["Sets, Functions, and Relations"], {}, ["common-probability-distributions"], 65),
+        (["Fisher Information"], ["Fisher Information"], {}, [], 0),
+        (["Basic Logic and Proof Techniques"], [], {}, [], 0),
+        (["Maximum Likelihood Estimation"], ["Differentiation in Rn"], {}, ["common-probability-distributions"], 65),
+    ],
+)
+def test_hand_checked_plans(finder, targets, known, kwargs, expected, minutes):
+    plan = finder.gap(targets, finder.known_set(known), **kwargs)
+    assert ids(plan) == expected
+    assert plan.total_minutes == minutes
+
+
+def test_shared_ancestors_count_once_and_name_their_targets(finder):
+    plan = finder.gap(["Fisher Information", "Law of Large Numbers"], set())
+    cpd = next(i for i in plan.missing if i.id == "common-probability-distributions")
+    assert cpd.needed_by == ["fisher-information", "law-of-large-numbers"]
+    assert len(ids(plan)) == len(set(ids(plan)))
+
+
+def test_why_is_the_chain_from_the_target(finder):
+    plan = finder.gap(["Cramér-Rao Bound"], set())
+    item = next(i for i in plan.missing if i.id == "basic-logic-and-proof-techniques")
+    assert item.why == [
+        "cramer-rao-bound",
+        "fisher-information",
+        "maximum-likelihood-estimation",
+        "common-probability-distributions",
+        "sets-functions-and-relations",
+        "basic-logic-and-proof-techniques",
+    ]
+
+
+def test_stub_and_unknown_minutes(finder):
+    plan = finder.gap(["Batch Normalization"], set())
+    stub = plan.missing[-1]
+    assert stub.stub and stub.minutes is None and plan.unknown_minutes == 1
+
+
+def test_up_to_layer(finder):
+    plan = finder.gap(["Cramér-Rao Bound"], finder.known_set(up_to_layer="0A"))
+    assert ids(plan) == ["maximum-likelihood-estimation", "fisher-information"]
+    assert plan.total_minutes == 120
+
+
+def test_matches_sparql_closure(finder, workspace):
+    """The missing set equals SPARQL's requires+ closure minus known and their closure."""
+    q = (
+        "SELECT ?p WHERE { GRAPH <https://ckg.example.org/graph/merged> { "
+        "<https://ckg.example.org/concept/%s> ckg:requires+ ?p } }"
+    )
+    closure = lambda cid: {r["p"].rsplit("/", 1)[1] for r in workspace.store.query(q % cid).records()}  # noqa: E731
+    for target, known in (
+        ("double-descent", "common-probability-distributions"),
+        ("transformer-architecture", "attention-mechanism-theory"),
+        ("grokking", "convex-optimization-basics"),
+    ):
+        expected = closure(target) - {known} - closure(known)
+        plan = finder.gap([target], {known})
+        assert set(ids(plan)) == expected
+        pos = {c: n for n, c in enumerate(ids(plan))}
+        assert all(pos[b] < pos[a] for a in pos for b in finder.graph.g.successors(a) if b in pos)
+
+
+def test_known_file_and_errors(finder, tmp_path):
+    f = tmp_path / "known.txt"
+    f.write_text("# what I know\nSVD\nKL Divergence\n")
+    assert finder.known_set(file=f) == {"singular-value-decomposition", "kl-divergence"}
+    from ckg.errors import CkgError
+
+    with pytest.raises(CkgError, match="matches no id or label"):
+        finder.known_set(["no such concept at all"])
+    with pytest.raises(CkgError, match="unknown layer"):
+        finder.known_set(up_to_layer="7")
+
+
+def test_next_up(finder):
+    ready = finder.next_up({"basic-logic-and-proof-techniques"})
+    assert ready == ["sets-functions-and-relations"]
+    ready = finder.next_up(finder.known_set(["Basic Logic and Proof Techniques", "Sets, Functions, and Relations"]))
+    assert {"common-probability-distributions", "differentiation-in-rn", "computability-theory"} <= set(ready)
+
+
+def test_path_drawings(finder, workspace):
+    plan = finder.path("Fisher Information")
+    labels = {c.id: c.label for c in workspace.catalog.concepts.values()}
+    m = mermaid(plan, workspace.graph.g, labels)
+    assert m.startswith("graph BT") and "maximum_likelihood_estimation --> fisher_information" in m
+    d = dot(plan, workspace.graph.g, labels)
+    assert '"maximum-likelihood-estimation" -> "fisher-information";' in d
+
+
+@pytest.mark.slow
+def test_free_text_target(indexed):
+    finder = GapFinder(indexed[0])
+    plan = finder.gap(["I want to understand diffusion models"], set())
+    assert plan.resolved == {"I want to understand diffusion models": "diffusion-models"}
+    assert ids(plan) == ["variational-autoencoder"]
