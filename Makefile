@@ -19,8 +19,8 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/ckg ingest
+	$(BIN)/ckg gap "Double Descent" --known "Common Probability Distributions"
 	$(BIN)/ckg search "why divide dot products by the square root of the dimension" -k 5
-	$(BIN)/ckg sparql prerequisites -p target="Double Descent"
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -152,6 +152,32 @@ def queries(ws, repeats: int = 20) -> list[Figure]:
                 name + " (k=10, warm)", "ms", samples, "python -m bench.run", extra={"p50": p["p50"], "p95": p["p95"]}
             )
         )
+    from retrieval.gap import GapFinder
+
+    finder = GapFinder(ws)
+    known = finder.known_set(["Common Probability Distributions"])
+    samples = [x * 1000 for x in repeat(lambda: finder.gap(["Double Descent"], known), repeats * 5)]
+    p = percentiles(samples)
+    figs.append(
+        Figure(
+            "gap (Double Descent, 1 known)",
+            "ms",
+            samples,
+            "python -m bench.run",
+            extra={"p50": p["p50"], "p95": p["p95"]},
+        )
+    )
+    samples = [x * 1000 for x in repeat(lambda: finder.path("Transformer Architecture"), repeats * 5)]
+    p = percentiles(samples)
+    figs.append(
+        Figure(
+            "path (Transformer Architecture)",
+            "ms",
+            samples,
+            "python -m bench.run",
+            extra={"p50": p["p50"], "p95": p["p95"]},
+        )
+    )
     c = ws.catalog.get("Double Descent")
     samples = [x * 1000 for x in repeat(lambda: svc.similar(c, k=10), repeats)]
     p = percentiles(samples)
@@ -209,6 +235,8 @@ def cold_starts(home: Path, repeats: int = 5) -> list[Figure]:
     figs = []
     for args, name in (
         (["ckg", "--help"], "ckg --help"),
+        (["ckg", "gap", "Double Descent"], "ckg gap"),
+        (["ckg", "path", "Double Descent"], "ckg path"),
         (["ckg", "sparql", "prerequisites", "-p", "target=Double Descent"], "ckg sparql prerequisites"),
         (["ckg", "show", "Double Descent"], "ckg show"),
         (["ckg", "search", "diffusion models"], "ckg search"),

@@ -44,7 +44,11 @@ def percentiles(samples_ms: list[float]) -> dict[str, float]:
 
 
 def process(args: list[str], n: int = 5, env: dict | None = None) -> tuple[list[float], float]:
-    """Wall times (s) of ``args`` as a new process, and its peak RSS in MiB (max over runs)."""
+    """Wall times (s) of ``args`` as a new process, and its peak RSS in MiB (max over runs).
+
+    Peak RSS is the child's ``VmHWM``: ``ru_maxrss`` would report the parent's
+    size, because Linux keeps it across ``exec``.
+    """
     times, peak = [], 0.0
     for _ in range(n):
         t = time.perf_counter()
@@ -52,7 +56,8 @@ def process(args: list[str], n: int = 5, env: dict | None = None) -> tuple[list[
             "import resource, runpy, sys; sys.argv = " + repr(args) + "\n"
             "try:\n    runpy.run_module('cli.app', run_name='__main__')\n"
             "except SystemExit: pass\n"
-            'sys.stderr.write(f"@@peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n")'
+            "hwm = [x for x in open('/proc/self/status') if x.startswith('VmHWM')][0].split()[1]\n"
+            'sys.stderr.write(f"@@peak {hwm}\\n")'
         )
         res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
         times.append(time.perf_counter() - t)

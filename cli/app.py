@@ -78,6 +78,9 @@ def ingest(
     strict: Annotated[bool, typer.Option(help="Treat warnings and rejected records as fatal.")] = False,
     index: Annotated[bool, typer.Option(help="Also embed the concepts and build the vector index.")] = True,
     model: Annotated[str | None, typer.Option(help="Embedding model (name or local path; $CKG_MODEL).")] = None,
+    hnsw_threshold: Annotated[
+        int | None, typer.Option(help="Use HNSW instead of exact search from this many concepts (default 50000).")
+    ] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Build everything from the sources and print the ingest report.
@@ -88,7 +91,9 @@ def ingest(
     from kg.workspace import build
 
     settings = _settings(home, sources, base_iri)
-    outcome = build(settings, strict=strict, index=index, model=model, progress=sys.stderr.isatty())
+    outcome = build(
+        settings, strict=strict, index=index, model=model, progress=sys.stderr.isatty(), hnsw_threshold=hnsw_threshold
+    )
     rep = outcome.report
     if report is not None:
         write_text(report, rep.model_dump_json(indent=2))

@@ -38,6 +38,10 @@ class Segmenter:
     def __init__(self, matcher: Callable[[str], str | None], vocabulary: frozenset[str]) -> None:
         self._matcher = lru_cache(maxsize=None)(matcher)
         self._vocabulary = vocabulary
+        # Tokens and slugs recur across lines and cut positions: cache per string.
+        self._known = lru_cache(maxsize=None)(self._known)  # type: ignore[method-assign]
+        self._looks_glued = lru_cache(maxsize=None)(self._looks_glued)  # type: ignore[method-assign]
+        self._cost = lru_cache(maxsize=None)(self._cost)  # type: ignore[method-assign]
 
     def _known(self, token: str) -> bool:
         return token in self._vocabulary or stem(token) in self._vocabulary

@@ -21,6 +21,8 @@ _SLUG_CHARS = re.compile(r"[^0-9a-z]+")
 
 def fold(text: str) -> str:
     """Lowercase, strip accents, unify dashes and drop apostrophes."""
+    if text.isascii():  # the common case (slugs, most titles): nothing to decompose
+        return text.translate(_APOSTROPHES).lower().replace("&", " and ")
     text = unicodedata.normalize("NFKD", text.translate(_DASHES).translate(_APOSTROPHES))
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return text.lower().replace("&", " and ")

@@ -53,6 +53,7 @@ def build(
     index: bool = False,
     model: Any = None,
     progress: bool = False,
+    hnsw_threshold: int | None = None,
 ) -> BuildOutcome:
     """Ingest ``settings.sources`` and write a complete build to ``settings.home``.
 
@@ -91,9 +92,17 @@ def build(
         write_parquet(catalog, stage)
         stats = None
         if index:
+            from retrieval.index import DEFAULT_HNSW_THRESHOLD
             from retrieval.indexer import build_index
 
-            stats = build_index(stage / "index", catalog, settings, model=model, progress=progress)
+            stats = build_index(
+                stage / "index",
+                catalog,
+                settings,
+                model=model,
+                progress=progress,
+                hnsw_threshold=hnsw_threshold or DEFAULT_HNSW_THRESHOLD,
+            )
     return BuildOutcome(report=report, home=settings.home, quads=len(set(quads)), written=True, index=stats)
 
 

@@ -1,0 +1,80 @@
+"""Vector index and cache contracts on small seeded data (no model needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from retrieval.embed import Embedder, EmbeddingCache
+from retrieval.index import VectorIndex
+
+
+class FakeEmbedder(Embedder):
+    """Deterministic vectors from a seeded hash of the text; counts what it encodes."""
+
+    name = "fake-model"
+    dim = 16
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def encode(self, texts, *, progress=False):
+        self.calls += len(texts)
+        out = []
+        for t in texts:
+            rng = np.random.default_rng(abs(hash(t)) % 2**32)
+            v = rng.normal(size=self.dim).astype(np.float32)
+            out.append(v / np.linalg.norm(v))
+        return np.stack(out)
+
+
+def _vectors(n: int, dim: int = 16, seed: int = 0) -> np.ndarray:
+    v = np.random.default_rng(seed).normal(size=(n, dim)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize(("threshold", "kind"), [(10_000, "flat"), (100, "hnsw")])
+def test_flat_and_hnsw_find_the_same_nearest(tmp_path, threshold, kind):
+    vecs = _vectors(500)
+    ids = [f"c{i}" for i in range(500)]
+    idx = VectorIndex.build(ids, vecs, model="m", template_hash="t", concept_hash="h", hnsw_threshold=threshold)
+    assert idx.manifest["kind"] == kind
+    idx.save(tmp_path)
+    loaded = VectorIndex.load(tmp_path, model="m", concept_hash="h", template_hash="t")
+    hits = 0
+    for i in range(0, 500, 25):
+        top = loaded.search(vecs[i], 1)
+        hits += top[0][0] == ids[i]
+        assert top[0][1] == pytest.approx(1.0, abs=1e-4) or kind == "hnsw"
+    assert hits == 20 if kind == "flat" else hits >= 19
+
+
+def test_cache_encodes_only_new_texts(tmp_path):
+    emb = FakeEmbedder()
+    cache = EmbeddingCache(tmp_path / "cache.parquet")
+    v1, n1 = cache.embed(emb, ["a", "b", "c"])
+    cache.save()
+    again = EmbeddingCache(tmp_path / "cache.parquet")
+    v2, n2 = again.embed(emb, ["c", "a", "d"])
+    assert (n1, n2) == (3, 1) and emb.calls == 4
+    np.testing.assert_allclose(v2[0], v1[2])
+    np.testing.assert_allclose(v2[1], v1[0])
+
+
+def test_cache_key_depends_on_model():
+    assert EmbeddingCache.key("m1", "text") != EmbeddingCache.key("m2", "text")
+
+
+def test_registry_accepts_instance():
+    from retrieval.embed import get_embedder
+
+    emb = FakeEmbedder()
+    assert get_embedder(emb) is emb
+
+
+def test_unknown_model_path_is_a_clear_error():
+    from ckg.errors import ModelError
+    from retrieval.embed import get_embedder
+
+    with pytest.raises(ModelError, match="nothing is downloaded at run time"):
+        get_embedder("some/remote-model-name")
