@@ -363,10 +363,8 @@ def resolve_concept(ws: Any, ref: str) -> Any:
     found = ws.catalog.lookup(ref)
     if found is not None:
         return found
-    try:
-        from retrieval.service import nearest_concept
-    except ImportError:  # pragma: no cover - search not built yet
-        return ws.catalog.get(ref)
+    from retrieval.service import nearest_concept
+
     best = nearest_concept(ws, ref)
     if best is None:
         return ws.catalog.get(ref)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ingest.reader import Line, read_source
+from ingest.reader import Line, begin
 from ingest.records import Locator, ModuleRecord, Notice, ParseResult, Rejection, SourceRecord
 
 GROUP = re.compile(r"^(?P<name>.+?) (?P<n>\d+) concepts?$")
@@ -25,9 +25,7 @@ LEVEL = re.compile(r"^(?P<level>beginner|intermediate|advanced)\s*·\s*(?P<minut
 
 
 def parse_concept_library(path: Path) -> ParseResult:
-    src = read_source(path)
-    result = ParseResult(source="concept-library", file=src.file, lines_total=len(src.lines))
-    result.warnings.extend(src.warnings)
+    src, result = begin(path, "concept-library")
     lines = src.nonblank()
     loc = lambda ln: Locator(file=src.file, line=ln.number)  # noqa: E731
 

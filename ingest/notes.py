@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest.reader import read_source
+from ingest.reader import begin
 from ingest.records import Locator, Notice, ParseResult, Rejection, SourceRecord
 
 NAVIGATION = frozenset({"Topics", "Notes", "Linked"})
 
 
 def parse_working_notes(path: Path) -> ParseResult:
-    src = read_source(path)
-    result = ParseResult(source="working-notes", file=src.file, lines_total=len(src.lines))
-    result.warnings.extend(src.warnings)
+    src, result = begin(path, "working-notes")
     lines = src.nonblank()
     # The preamble is the opening paragraph plus the page's navigation words.
     start = 0

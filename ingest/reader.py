@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ckg.errors import SourceError
-from ingest.records import Locator, Notice
+from ingest.records import Locator, Notice, ParseResult, SourceName
 
 
 @dataclass(frozen=True)
@@ -60,3 +60,11 @@ def read_source(path: Path) -> SourceText:
     if lines and not lines[-1].text and data.endswith(b"\n"):
         lines.pop()
     return SourceText(file=name, lines=lines, warnings=warnings)
+
+
+def begin(path: Path, source: SourceName) -> tuple[SourceText, ParseResult]:
+    """Read ``path`` and start its :class:`ParseResult`, carrying the reader's warnings."""
+    src = read_source(path)
+    result = ParseResult(source=source, file=src.file, lines_total=len(src.lines))
+    result.warnings.extend(src.warnings)
+    return src, result

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ingest.reader import read_source
+from ingest.reader import begin
 from ingest.records import (
     Locator,
     Notice,
@@ -22,9 +22,7 @@ SECTIONS = {"Representative questions": "questions", "Strategy": "strategy"}
 
 
 def parse_research_path(path: Path) -> ParseResult:
-    src = read_source(path)
-    result = ParseResult(source="research-path", file=src.file, lines_total=len(src.lines))
-    result.warnings.extend(src.warnings)
+    src, result = begin(path, "research-path")
     lines = src.nonblank()
     loc = lambda ln: Locator(file=src.file, line=ln.number)  # noqa: E731
     if len(lines) < 3:

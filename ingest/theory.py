@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ingest.reader import Line, read_source
+from ingest.reader import Line, begin
 from ingest.records import Locator, ModuleRecord, Notice, ParseResult, Rejection, SourceRecord
 
 HEADER = re.compile(r"^L(?P<layer>0A|0B|[1-5])\s*Tier\s*(?P<tier>\d+)\s*~\s*(?P<minutes>\d+)\s*m$")
@@ -34,9 +34,7 @@ def is_prerequisite_line(text: str) -> bool:
 
 
 def parse_theory_library(path: Path) -> ParseResult:
-    src = read_source(path)
-    result = ParseResult(source="theory-library", file=src.file, lines_total=len(src.lines))
-    result.warnings.extend(src.warnings)
+    src, result = begin(path, "theory-library")
     lines = src.nonblank()
     loc = lambda ln: Locator(file=src.file, line=ln.number)  # noqa: E731
 

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.reader import read_source
+from ingest.reader import begin
 from ingest.records import Locator, Notice, ParseResult, Rejection, SourceRecord
 
 #: Titles longer than this are not looked for (the longest real one is ~90).
@@ -149,9 +149,7 @@ def parse_topic_wiki(
     known_titles: frozenset[str] = frozenset(),
     vocabulary: Counter[str] | None = None,
 ) -> ParseResult:
-    src = read_source(path)
-    result = ParseResult(source="topic-wiki", file=src.file, lines_total=len(src.lines))
-    result.warnings.extend(src.warnings)
+    src, result = begin(path, "topic-wiki")
     if vocabulary is None:
         vocabulary = token_vocabulary(ln.text for ln in src.lines)
     for ln in src.nonblank():

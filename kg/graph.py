@@ -48,7 +48,7 @@ class PrereqGraph:
     def foundations_first(self, nodes: Iterable[str] | None = None) -> list[str]:
         """Topological order, prerequisites before what needs them, ties broken by id."""
         sub = self.g if nodes is None else self.g.subgraph(nodes)
-        return list(reversed(list(nx.lexicographical_topological_sort(sub, key=lambda n: _neg(n)))))
+        return list(reversed(list(nx.lexicographical_topological_sort(sub))))
 
     def longest_chains(self, n: int = 5) -> list[list[str]]:
         """The ``n`` longest prerequisite chains, each from a concept down to a foundation."""
@@ -67,10 +67,6 @@ class PrereqGraph:
             return []
         reduced = nx.transitive_reduction(self.g)
         return sorted(set(self.g.edges()) - set(reduced.edges()))
-
-
-def _neg(node: str) -> str:
-    return node
 
 
 def lint(

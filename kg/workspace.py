@@ -18,7 +18,7 @@ from ckg import __version__
 from ckg.atomic import staged_directory
 from ckg.config import Settings
 from ckg.errors import BuildMissingError, CkgError, StrictModeError
-from ingest.pipeline import Ingest, run
+from ingest.pipeline import run
 from ingest.records import SOURCE_FILES
 from ingest.report import IngestReport
 from kg.build import build_quads, to_nquads
@@ -108,10 +108,6 @@ def build(
 
 def _catalog_from(quads: list, base_iri: str) -> Catalog:
     return Catalog(GraphStore.from_quads(quads), base_iri)
-
-
-def ingest_only(settings: Settings) -> Ingest:
-    return run(settings.sources)
 
 
 class Workspace:
