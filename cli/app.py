@@ -142,7 +142,7 @@ def show(
         {"id": p.target, "label": cat.concepts[p.target].label, "slug": p.slug, "method": p.method, "line": p.line}
         for p in c.prerequisites
     ]
-    doc["dependents"] = [{"id": d, "label": cat.concepts[d].label} for d in cat.dependents(c.id)]
+    doc["dependents"] = [{"id": d, "label": cat.concepts[d].label} for d in sorted(ws.graph.g.predecessors(c.id))]
     doc["unlocks"] = unlocks
     doc["unlisted_prerequisites"] = c.unlisted_prerequisites
     doc["referenced_by"] = c.referenced_by
@@ -293,7 +293,7 @@ def _emit_plan(plan: Any, fmt: Format) -> None:
         for r in plan.related:
             print(f"related (not a prerequisite): {r['label']} [{r['id']}] similarity {r['similarity']:.2f}")
     else:
-        emit([{k: v for k, v in r.items()} for r in rows], fmt, GAP_COLUMNS, document=plan.model_dump())
+        emit(rows, fmt, GAP_COLUMNS, document=plan.model_dump())
 
 
 @app.command()
@@ -384,7 +384,6 @@ def sparql(
 ) -> None:
     """Run a SPARQL query (read-only) over all graphs."""
     from kg.queries import NAMED, render_named
-    from kg.store import term_value
 
     if list_queries:
         emit(
@@ -415,8 +414,7 @@ def sparql(
         for t in result.triples:
             print(f"{t.subject} {t.predicate} {t.object} .")
     else:
-        rows = [{v: term_value(t) for v, t in zip(result.variables, row, strict=True)} for row in result.rows]
-        emit(rows, fmt, result.variables, document=result.to_json())
+        emit(result.records(), fmt, result.variables, document=result.to_json())
     message(f"{len(result.rows)} row(s) in {result.elapsed_ms:.1f} ms")
 
 

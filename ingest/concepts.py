@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ingest.records import Locator
-
 
 class SourceRef(BaseModel):
     """One source record a concept was derived from."""
@@ -17,10 +15,6 @@ class SourceRef(BaseModel):
     line: int
     title: str
     description: str | None = None
-
-    @property
-    def locator(self) -> Locator:
-        return Locator(file=self.file, line=self.line)
 
 
 class Prerequisite(BaseModel):
@@ -55,7 +49,3 @@ class Concept(BaseModel):
     #: For stubs: the concepts whose prerequisite lines reference this one.
     referenced_by: list[str] = Field(default_factory=list)
     problem_statement: str | None = None
-
-    @property
-    def source_names(self) -> list[str]:
-        return sorted({s.source for s in self.sources})

@@ -97,13 +97,10 @@ def keys(title: str) -> list[tuple[str, Key]]:
     q = _QUESTION.match(title)
     if q and title.rstrip().endswith("?"):
         add("question-form", title[q.end() :].rstrip(" ?"))
-    seen: set[tuple[str, Key]] = set()
-    unique = []
-    for item in out:
-        if item[1] not in {k for _, k in unique} and item not in seen:
-            seen.add(item)
-            unique.append(item)
-    return unique
+    first: dict[Key, str] = {}
+    for rule, key in out:
+        first.setdefault(key, rule)
+    return [(rule, key) for key, rule in first.items()]
 
 
 def acronym_keys(title: str) -> list[Key]:

@@ -20,7 +20,7 @@ from ingest.report import FallbackSplit, IngestReport, SourceReport
 from ingest.research import parse_research_path
 from ingest.resolve import Resolution, resolve
 from ingest.theory import parse_theory_library
-from ingest.wiki import FALLBACK_RULES, parse_topic_wiki, token_vocabulary
+from ingest.wiki import FALLBACK_RULES, parse_topic_wiki
 
 
 @dataclass
@@ -59,12 +59,8 @@ def parse_all(sources: Path) -> tuple[dict[str, ParseResult], list[str]]:
     attempt("research-path", parse_research_path)
     # Wiki titles are split with help from every other source's titles and words.
     known = frozenset(r.title for p in parsed.values() for r in p.records)
-    wiki_path = sources / SOURCE_FILES["topic-wiki"]
-    corpus: list[str] = [r.title for p in parsed.values() for r in p.records]
-    corpus += [r.description or "" for p in parsed.values() for r in p.records]
-    if wiki_path.exists():
-        corpus += wiki_path.read_text("utf-8", errors="replace").splitlines()
-    attempt("topic-wiki", parse_topic_wiki, known, token_vocabulary(corpus))
+    context = [t for p in parsed.values() for r in p.records for t in (r.title, r.description or "")]
+    attempt("topic-wiki", parse_topic_wiki, known, context)
     return parsed, errors
 
 

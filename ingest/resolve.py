@@ -185,7 +185,6 @@ class SlugMatcher:
 
     def __init__(self, concepts: Iterable[Concept]) -> None:
         self._exact: dict[Key, list[tuple[int, str, str]]] = defaultdict(list)
-        self._theory: list[tuple[Key, str]] = []
         self._by_first: dict[str, list[tuple[Key, str]]] = defaultdict(list)
         for concept in concepts:
             theory = any(s.source == "theory-library" for s in concept.sources)
@@ -202,7 +201,6 @@ class SlugMatcher:
                     self._exact[content_key(words(main))].append((rank + 4, "paren-main", concept.id))
                 if theory:
                     key = content_key(words(title))
-                    self._theory.append((key, concept.id))
                     self._by_first[key[0]].append((key, concept.id))
 
     def match(self, slug: str) -> tuple[str, str] | None:

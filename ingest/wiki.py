@@ -147,11 +147,11 @@ def split_title(
 def parse_topic_wiki(
     path: Path,
     known_titles: frozenset[str] = frozenset(),
-    vocabulary: Counter[str] | None = None,
+    context: Iterable[str] = (),
 ) -> ParseResult:
+    """``context``: text of the other sources, added to this file's own words for the glued-token rule."""
     src, result = begin(path, "topic-wiki")
-    if vocabulary is None:
-        vocabulary = token_vocabulary(ln.text for ln in src.lines)
+    vocabulary = token_vocabulary([*(ln.text for ln in src.lines), *context])
     for ln in src.nonblank():
         loc = Locator(file=src.file, line=ln.number)
         if not ln.text.startswith("- "):

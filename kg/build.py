@@ -75,10 +75,9 @@ def build_quads(ingest: Ingest, base_iri: str) -> list[Quad]:
     merged = _Graph(iris.graph(MERGED), quads)
     _documents(ingest, iris, merged)
     _layers(iris, merged)
-    by_id = {c.id: c for c in ingest.concepts}
     for parsed in ingest.parsed.values():
         for module in parsed.modules:
-            _module(module, iris, merged, by_id)
+            _module(module, iris, merged)
     for concept in ingest.concepts:
         _concept(concept, iris, merged)
     for source, title, cid in sorted(set(iter_module_members(ingest))):
@@ -116,7 +115,7 @@ def _layers(iris: Iris, g: _Graph) -> None:
         g.add(node, CKG.order, order)
 
 
-def _module(module: ModuleRecord, iris: Iris, g: _Graph, by_id: dict[str, Concept]) -> None:
+def _module(module: ModuleRecord, iris: Iris, g: _Graph) -> None:
     node = iris.module(module.source, module.title)
     g.iri(node, RDF.type, str(CKG.ConceptGroup if module.source == "concept-library" else CKG.Module))
     g.iri(node, RDF.type, str(SKOS.Collection))
@@ -161,7 +160,6 @@ def _records(ingest: Ingest, iris: Iris, quads: list[Quad]) -> None:
     graphs = {name: _Graph(iris.graph(name), quads) for name in SOURCE_FILES}
     modules = {(m.source, m.title): iris.module(m.source, m.title) for p in ingest.parsed.values() for m in p.modules}
     placement = ingest.resolution.placement
-    by_id = {c.id: c for c in ingest.concepts}
     for rec in ingest.records:
         g = graphs[rec.source]
         node = iris.record(rec.source, rec.locator.line)
@@ -185,7 +183,7 @@ def _records(ingest: Ingest, iris: Iris, quads: list[Quad]) -> None:
                 g.add(node, CKG.splitRule, flag.split(":", 1)[1])
         g.add(node, CKG.prerequisiteText, rec.prerequisite_text)
         g.iri(node, CKG.describes, iris.concept(cid))
-    for c in by_id.values():
+    for c in ingest.concepts:
         for p in c.prerequisites:
             g = graphs["theory-library"]
             link = iris.link(c.id, p.target)

@@ -32,6 +32,17 @@ class Edge:
     line: int | None = None
 
 
+def concept_matches(
+    c: Concept, *, source: str | None = None, layer: str | None = None, module: str | None = None
+) -> bool:
+    """The one filter rule for listing and search: source (name or file), layer, module."""
+    if source and source not in {s.source for s in c.sources} | {s.file for s in c.sources}:
+        return False
+    if layer and (c.layer or "").upper() != layer.upper().removeprefix("L"):
+        return False
+    return not (module and fold(module) not in {fold(m) for m in c.modules})
+
+
 class Catalog:
     """All concepts of a build, indexed for lookup."""
 
@@ -177,9 +188,6 @@ class Catalog:
             )
         return concept
 
-    def dependents(self, cid: str) -> list[str]:
-        return sorted(c.id for c in self.concepts.values() if any(p.target == cid for p in c.prerequisites))
-
     def iri(self, cid: str) -> str:
         return self.iris.concept(cid)
 
@@ -190,15 +198,8 @@ class Catalog:
         module: str | None = None,
         stubs: bool = True,
     ) -> list[Concept]:
-        out = []
-        for c in sorted(self.concepts.values(), key=lambda c: c.id):
-            if not stubs and c.stub:
-                continue
-            if source and source not in {s.source for s in c.sources} and source not in {s.file for s in c.sources}:
-                continue
-            if layer and (c.layer or "").upper() != layer.upper().removeprefix("L"):
-                continue
-            if module and fold(module) not in {fold(m) for m in c.modules}:
-                continue
-            out.append(c)
-        return out
+        return [
+            c
+            for c in sorted(self.concepts.values(), key=lambda c: c.id)
+            if (stubs or not c.stub) and concept_matches(c, source=source, layer=layer, module=module)
+        ]

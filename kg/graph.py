@@ -104,7 +104,7 @@ def lint(
             )
         )
     for s in sorted(stubs):
-        users = sorted(graph.dependents(s) & set(graph.g.predecessors(s)))
+        users = sorted(graph.g.predecessors(s))
         out.append(
             LintFinding(
                 kind="stub",

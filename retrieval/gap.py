@@ -8,14 +8,18 @@ foundations first: a topological order whose ties break by layer, then id.
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 from pydantic import BaseModel, Field
 
 from ckg.errors import CkgError
 from ingest.records import LAYERS
+
+if TYPE_CHECKING:
+    from retrieval.service import SearchService
 
 
 class GapItem(BaseModel):
@@ -45,6 +49,13 @@ class GapFinder:
         self.cat = workspace.catalog
         self.graph = workspace.graph
 
+    @cached_property
+    def search(self) -> SearchService:
+        """Loaded on first need (free text, related): plain gaps never touch the index or model."""
+        from retrieval.service import SearchService
+
+        return SearchService(self.ws)
+
     # ---------------------------------------------------------- references
     def resolve(self, ref: str, *, free_text: bool = True) -> tuple[str, bool]:
         """A concept id for ``ref``; free text goes through search. Returns (id, was_free_text)."""
@@ -53,9 +64,7 @@ class GapFinder:
             return found.id, False
         if not free_text:
             raise CkgError(f"no concept with id or label {ref!r}")
-        from retrieval.service import SearchService
-
-        hits = SearchService(self.ws).search(ref, k=1)
+        hits = self.search.search(ref, k=1)
         if not hits:
             raise CkgError(f"nothing matches {ref!r}")
         return hits[0].id, True
@@ -152,9 +161,7 @@ class GapFinder:
 
     def related(self, targets: list[str], exclude: set[str], k: int) -> list[dict[str, Any]]:
         """Close in meaning to a target, not a prerequisite, not known: worth a look, listed apart."""
-        from retrieval.service import SearchService
-
-        svc = SearchService(self.ws)
+        svc = self.search
         out: list[dict[str, Any]] = []
         seen = set(targets) | exclude
         for t in targets:

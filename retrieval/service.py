@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from ckg.errors import CkgError
 from ingest.concepts import Concept
+from kg.catalog import concept_matches
 from retrieval.embed import TEMPLATE_HASH, Embedder, get_embedder
 from retrieval.index import VectorIndex, concept_set_hash
 from retrieval.indexer import corpus
@@ -54,11 +55,7 @@ class SearchFilters(BaseModel):
     def accepts(self, c: Concept) -> bool:
         if c.stub and not self.stubs:
             return False
-        if self.layer and (c.layer or "").upper() != self.layer.upper().removeprefix("L"):
-            return False
-        if self.module and self.module.casefold() not in {m.casefold() for m in c.modules}:
-            return False
-        return not (self.source and self.source not in {s.source for s in c.sources} | {s.file for s in c.sources})
+        return concept_matches(c, source=self.source, layer=self.layer, module=self.module)
 
 
 class SearchService:

@@ -16,12 +16,6 @@ from kg.workspace import build
 runner = CliRunner()
 
 
-def _invoke(args):
-    from cli.app import main  # noqa: F401 - main maps CkgError; CliRunner calls app directly
-
-    return runner.invoke(app, args)
-
-
 def test_missing_file(source_copy):
     (source_copy / "working-notes.txt").unlink()
     with pytest.raises(SourceError, match=r"working-notes\.txt: file not found"):
