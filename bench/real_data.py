@@ -84,6 +84,19 @@ def ingest_stages(repeats: int = 3) -> list[Figure]:
             "python -m bench.run",
         )
     )
+    from kg.infer import infer
+
+    vecs = emb.encode(texts)
+    ids = sorted(catalog.concepts)
+    edges = [(e.source, e.target) for e in catalog.edges()]
+    figs.append(
+        Figure(
+            "inference (edges, layers, minutes, modules)",
+            "s",
+            repeat(lambda: infer(catalog.concepts, edges, ids, vecs), repeats),
+            "python -m bench.run",
+        )
+    )
     tmp = Path(tempfile.mkdtemp())
     try:
         settings = Settings(home=tmp / "build", sources=SOURCES)

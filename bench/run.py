@@ -63,6 +63,10 @@ def main() -> None:
                 "The same queries over the same dataset; rdflib's engine in-process.",
             )
         )
+        print("inference quality …", file=sys.stderr)
+        from bench import inference
+
+        sections.append(inference.section(ws))
         print("cold starts …", file=sys.stderr)
         sections.append(table("Cold start (new process)", real_data.cold_starts(settings.home)))
         try:

@@ -61,3 +61,9 @@ class ModelError(CkgError):
     """The embedding model cannot be loaded."""
 
     http_status = 500
+
+
+class NotAcceptableError(CkgError):
+    """No result format the client accepts fits the answer (HTTP content negotiation)."""
+
+    http_status = 406

@@ -51,22 +51,7 @@ def _workspace(home: Path | None):
 
 
 def concept_json(concept: Any, iri: str) -> dict[str, Any]:
-    """The JSON shape of a concept in every output (see DESIGN.md)."""
-    return {
-        "id": concept.id,
-        "iri": iri,
-        "label": concept.label,
-        "alt_labels": list(concept.alt_labels),
-        "definition": concept.definition,
-        "layer": concept.layer,
-        "tier": concept.tier,
-        "minutes": concept.minutes,
-        "level": concept.level,
-        "modules": list(concept.modules),
-        "premium": concept.premium,
-        "sources": [{"source": s.source, "file": s.file, "line": s.line, "title": s.title} for s in concept.sources],
-        "stub": concept.stub,
-    }
+    return concept.document(iri)
 
 
 @app.command()
@@ -106,6 +91,15 @@ def ingest(
         if outcome.index is not None:
             st = outcome.index
             message(f"vector index: {st.concepts} concepts, {st.encoded} encoded ({st.model}), {st.seconds:.1f} s")
+        if outcome.inference is not None:
+            inf = outcome.inference
+            vals = ", ".join(f"{n} {k}" for k, n in inf["values"].items())
+            message(
+                f"inferred graph: {inf['edges']} prerequisite edges, {vals}, {inf['path_links']} research-path links "
+                f"({inf['skipped_cycles']} edge(s) skipped: they would close a cycle)"
+            )
+        else:
+            message("inferred graph left empty: inference needs the embeddings (--no-index skips both)")
     if rep.rejected:
         raise typer.Exit(EXIT_REJECTED)
 
@@ -143,6 +137,8 @@ def show(
         for p in c.prerequisites
     ]
     doc["dependents"] = [{"id": d, "label": cat.concepts[d].label} for d in sorted(ws.graph.g.predecessors(c.id))]
+    for p in doc["inferred_prerequisites"]:
+        p["label"] = cat.concepts[p["id"]].label
     doc["unlocks"] = unlocks
     doc["unlisted_prerequisites"] = c.unlisted_prerequisites
     doc["referenced_by"] = c.referenced_by
@@ -172,6 +168,12 @@ def show(
     )
     for p in doc["prerequisites"]:
         print(f"    - {p['label']} [{p['id']}]  (slug '{p['slug']}' by {p['method']}, line {p['line']})")
+    if c.inferred_prerequisites:
+        print(f"  inferred prerequisites ({len(c.inferred_prerequisites)}, not stated by any source):")
+        for f in c.inferred_prerequisites:
+            print(f"    ~ {cat.concepts[str(f.value)].label} [{f.value}]  confidence {f.confidence:.2f} by {f.method}")
+    for key, f in sorted(c.inferred.items()):
+        print(f"  inferred {key}: {f.value}  (confidence {f.confidence:.2f}, {f.method}; {f.evidence})")
     print(f"  dependents ({len(doc['dependents'])}):")
     for d in doc["dependents"]:
         print(f"    - {d['label']} [{d['id']}]")
@@ -276,7 +278,12 @@ def evaluate(
 KnownOpt = Annotated[list[str] | None, typer.Option("--known", help="A concept you know (repeatable).")]
 KnownFileOpt = Annotated[Path | None, typer.Option("--known-file", help="File with one known concept per line.")]
 UpToOpt = Annotated[str | None, typer.Option("--up-to-layer", help="Treat every concept up to this layer as known.")]
-GAP_COLUMNS = ["step", "id", "label", "layer", "minutes", "why"]
+AssertedOpt = Annotated[bool, typer.Option("--asserted-only", help="Use only prerequisites a source states.")]
+ConfidenceOpt = Annotated[
+    float | None,
+    typer.Option("--min-confidence", help="Use inferred prerequisites at or above this confidence (default 0.3)."),
+]
+GAP_COLUMNS = ["step", "id", "label", "layer", "minutes", "inferred", "why"]
 
 
 def _emit_plan(plan: Any, fmt: Format) -> None:
@@ -287,9 +294,21 @@ def _emit_plan(plan: Any, fmt: Format) -> None:
     if fmt is Format.table:
         for text, cid in plan.resolved.items():
             message(f"target {text!r} resolved to {cid}")
+        for r in rows:
+            r["inferred"] = f"~{r['confidence']:.2f}" if r["inferred"] else ""
+            r["layer"] = f"{r['layer']}~" if r["layer_inferred"] else r["layer"]
+            r["minutes"] = f"{r['minutes']}~" if r["minutes_inferred"] else r["minutes"]
         emit(rows, fmt, GAP_COLUMNS)
         unknown = f" ({plan.unknown_minutes} item(s) without a study time)" if plan.unknown_minutes else ""
-        print(f"{len(plan.missing)} concept(s) missing, {plan.total_minutes} min in total{unknown}")
+        estimated = f", {plan.inferred_minutes} of them estimated" if plan.inferred_minutes else ""
+        print(f"{len(plan.missing)} concept(s) missing, {plan.total_minutes} min in total{estimated}{unknown}")
+        if any(i.inferred or i.layer_inferred or i.minutes_inferred for i in plan.missing):
+            edges = (
+                "edges: asserted only"
+                if plan.asserted_only
+                else f"edges at confidence >= {plan.min_confidence}; --asserted-only uses stated edges only"
+            )
+            print(f"~ marks inferred facts, not stated by any source ({edges})")
         for r in plan.related:
             print(f"related (not a prerequisite): {r['label']} [{r['id']}] similarity {r['similarity']:.2f}")
     else:
@@ -306,13 +325,15 @@ def gap(
         bool, typer.Option(help="Also list what known concepts themselves require.")
     ] = False,
     related: Annotated[int, typer.Option(help="Also list N related concepts that are not prerequisites.")] = 0,
+    asserted_only: AssertedOpt = False,
+    min_confidence: ConfidenceOpt = None,
     home: HomeOpt = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """What a learner is missing for TARGET(S), foundations first, with study time."""
     from retrieval.gap import GapFinder
 
-    finder = GapFinder(_workspace(home))
+    finder = GapFinder(_workspace(home), asserted_only=asserted_only, min_confidence=min_confidence)
     known_ids = finder.known_set(known, known_file, up_to_layer)
     plan = finder.gap(targets, known_ids, exclude_known_prerequisites=not include_known_prerequisites, related=related)
     _emit_plan(plan, fmt)
@@ -322,19 +343,21 @@ def gap(
 def path(
     target: Annotated[str, typer.Argument(help="Target concept (id, label or free text).")],
     fmt: Annotated[str, typer.Option("--format", "-f", help="table | json | jsonl | mermaid | dot")] = "table",
+    asserted_only: AssertedOpt = False,
+    min_confidence: ConfidenceOpt = None,
     home: HomeOpt = None,
 ) -> None:
-    """The full learning path from foundations to TARGET (mermaid/dot draw the subgraph)."""
+    """The full learning path from foundations to TARGET (mermaid/dot draw the subgraph; inferred edges dashed)."""
     from retrieval.gap import GapFinder, dot, mermaid
 
     ws = _workspace(home)
-    finder = GapFinder(ws)
+    finder = GapFinder(ws, asserted_only=asserted_only, min_confidence=min_confidence)
     plan = finder.path(target)
     labels = {c.id: c.label for c in ws.catalog.concepts.values()}
     if fmt == "mermaid":
-        print(mermaid(plan, ws.graph.g, labels))
+        print(mermaid(plan, finder.graph.g, labels))
     elif fmt == "dot":
-        print(dot(plan, ws.graph.g, labels))
+        print(dot(plan, finder.graph.g, labels))
     elif fmt in {f.value for f in Format}:
         _emit_plan(plan, Format(fmt))
     else:
@@ -346,6 +369,8 @@ def next_up(
     known: KnownOpt = None,
     known_file: KnownFileOpt = None,
     up_to_layer: UpToOpt = None,
+    asserted_only: AssertedOpt = False,
+    min_confidence: ConfidenceOpt = None,
     home: HomeOpt = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
@@ -353,7 +378,7 @@ def next_up(
     from retrieval.gap import GapFinder
 
     ws = _workspace(home)
-    finder = GapFinder(ws)
+    finder = GapFinder(ws, asserted_only=asserted_only, min_confidence=min_confidence)
     ready = finder.next_up(finder.known_set(known, known_file, up_to_layer))
     emit([concept_json(ws.catalog.concepts[c], ws.catalog.iri(c)) for c in ready], fmt, CONCEPT_COLUMNS)
 

@@ -29,6 +29,17 @@ class Prerequisite(BaseModel):
     line: int
 
 
+class InferredFact(BaseModel):
+    """A value or prerequisite no source states, with how it was inferred and how sure we are."""
+
+    model_config = ConfigDict(frozen=True)
+
+    value: str | int
+    confidence: float
+    method: str
+    evidence: str = ""
+
+
 class Concept(BaseModel):
     """A concept with every label, attribute and source record that names it."""
 
@@ -49,3 +60,46 @@ class Concept(BaseModel):
     #: For stubs: the concepts whose prerequisite lines reference this one.
     referenced_by: list[str] = Field(default_factory=list)
     problem_statement: str | None = None
+    #: Inferred layer / minutes / module ("layer", "minutes", "module"); never mixed into the asserted fields.
+    inferred: dict[str, InferredFact] = Field(default_factory=dict)
+    #: Inferred prerequisites (value = target id), highest confidence first.
+    inferred_prerequisites: list[InferredFact] = Field(default_factory=list)
+
+    def document(self, iri: str) -> dict:
+        """The JSON shape of a concept in every output (CLI, HTTP, MCP; see DESIGN.md).
+
+        Asserted fields hold only what sources state; anything inferred sits
+        under ``inferred`` / ``inferred_prerequisites`` with method and confidence.
+        """
+        return {
+            "id": self.id,
+            "iri": iri,
+            "label": self.label,
+            "alt_labels": list(self.alt_labels),
+            "definition": self.definition,
+            "layer": self.layer,
+            "tier": self.tier,
+            "minutes": self.minutes,
+            "level": self.level,
+            "modules": list(self.modules),
+            "premium": self.premium,
+            "sources": [{"source": s.source, "file": s.file, "line": s.line, "title": s.title} for s in self.sources],
+            "stub": self.stub,
+            "inferred": {k: v.model_dump() for k, v in sorted(self.inferred.items())},
+            "inferred_prerequisites": [
+                {"id": f.value, "confidence": f.confidence, "method": f.method, "evidence": f.evidence}
+                for f in self.inferred_prerequisites
+            ],
+        }
+
+    def layer_with_flag(self) -> tuple[str | None, bool]:
+        """The asserted layer, else the inferred one; the flag says which."""
+        if self.layer is not None or "layer" not in self.inferred:
+            return self.layer, False
+        return str(self.inferred["layer"].value), True
+
+    def minutes_with_flag(self) -> tuple[int | None, bool]:
+        """The asserted study time, else the inferred one; the flag says which."""
+        if self.minutes is not None or "minutes" not in self.inferred:
+            return self.minutes, False
+        return int(self.inferred["minutes"].value), True

@@ -4,7 +4,8 @@
   nodes (stated title, description, layer, line) that ``ckg:describes`` a concept;
 * the merged graph: one description per concept (labels, definition, layer,
   minutes, modules, ``ckg:requires``), layers, modules, the learning path;
-* the inferred graph: facts no source states (empty until inference runs).
+* the inferred graph: facts no source states (:func:`inferred_quads`; empty
+  when the build has no embeddings to infer from).
 
 Quads are built with pyoxigraph terms because building and loading them is the
 hot path of every rebuild; :func:`to_rdflib` gives the rdflib view for exports
@@ -21,6 +22,7 @@ from rdflib import DCTERMS, PROV, RDF, RDFS, SKOS, XSD
 from ingest.concepts import Concept
 from ingest.pipeline import Ingest
 from ingest.records import LAYERS, SOURCE_FILES, ModuleRecord, PathRecord
+from kg.infer import Inference, PathLink
 from kg.iris import INFERRED, MERGED, Iris
 from ontology.namespace import CKG, SCHEMA
 
@@ -239,6 +241,60 @@ def _path(path: PathRecord, iris: Iris, g: _Graph) -> None:
         g.add(sn, RDFS.comment, s.text)
         g.iri(sn, CKG.inPath, node)
         g.add(sn, CKG.line, s.locator.line)
+
+
+_VALUE_PROPS = {
+    "layer": (CKG.layer, CKG.inferredLayer),
+    "minutes": (CKG.studyMinutes, CKG.inferredStudyMinutes),
+    "module": (SKOS.member, CKG.inferredModule),
+}
+
+
+def inferred_quads(
+    inference: Inference, iris: Iris, modules: dict[str, str], about: Iterable[PathLink] = ()
+) -> list[Quad]:
+    """The inferred named graph: a plain triple for querying plus a ``ckg:InferredLink`` per fact.
+
+    ``modules`` maps a module title to its IRI. Inferred facts use their own
+    predicates (``ckg:inferredRequires``...), so the union default graph never
+    mixes them into ``ckg:requires`` or ``ckg:layer``.
+    """
+    quads: list[Quad] = []
+    g = _Graph(iris.graph(INFERRED), quads)
+
+    def describe(node: str, subject: str, prop: object, method: str, confidence: float, evidence: str) -> None:
+        g.iri(node, RDF.type, str(CKG.InferredLink))
+        g.iri(node, CKG.linkSource, subject)
+        g.iri(node, CKG.inferredProperty, str(prop))
+        g.add(node, CKG.method, method)
+        g.add(node, CKG.confidence, float(confidence))
+        if evidence:
+            g.add(node, CKG.evidence, evidence)
+
+    for e in inference.edges:
+        src, tgt = iris.concept(e.source), iris.concept(e.target)
+        g.iri(src, CKG.inferredRequires, tgt)
+        node = iris.inferred(e.source, "requires", e.target)
+        describe(node, src, CKG.requires, e.method, e.confidence, e.evidence)
+        g.iri(node, CKG.linkTarget, tgt)
+    for v in inference.values:
+        asserted, predicate = _VALUE_PROPS[v.prop]
+        subject = iris.concept(v.concept)
+        node = iris.inferred(v.concept, v.prop)
+        describe(node, subject, asserted, v.method, v.confidence, v.evidence)
+        if v.prop == "minutes":
+            g.add(subject, predicate, int(v.value))
+            g.add(node, RDF.value, int(v.value))
+        else:
+            obj = iris.layer(str(v.value)) if v.prop == "layer" else modules[str(v.value)]
+            g.iri(subject, predicate, obj)
+            g.iri(node, CKG.linkTarget, obj)
+    for link in about:
+        node = f"{link.subject}/about/{link.concept}"
+        g.iri(link.subject, CKG.aboutConcept, iris.concept(link.concept))
+        describe(node, link.subject, CKG.aboutConcept, "embedding-similarity", link.confidence, "")
+        g.iri(node, CKG.linkTarget, iris.concept(link.concept))
+    return quads
 
 
 def to_nquads(quads: Iterable[Quad]) -> bytes:

@@ -13,10 +13,10 @@ import pyoxigraph as ox
 from rdflib import PROV, RDF, SKOS
 
 from ckg.errors import ConceptNotFoundError
-from ingest.concepts import Concept, Prerequisite, SourceRef
+from ingest.concepts import Concept, InferredFact, Prerequisite, SourceRef
 from ingest.records import SOURCE_FILES
 from ingest.text import fold
-from kg.iris import MERGED, Iris
+from kg.iris import INFERRED, MERGED, Iris
 from kg.store import GraphStore, term_value
 from ontology.namespace import CKG, SCHEMA
 
@@ -30,6 +30,8 @@ class Edge:
     slug: str | None = None
     method: str | None = None
     line: int | None = None
+    inferred: bool = False
+    confidence: float = 1.0
 
 
 def concept_matches(
@@ -121,11 +123,57 @@ class Catalog:
                 unlisted_prerequisites=one(CKG.unlistedPrerequisites) or 0,
                 problem_statement=one(CKG.problemStatement),
             )
+        self._load_inferred()
         for c in self.concepts.values():
             for pr in c.prerequisites:
                 target = self.concepts.get(pr.target)
                 if target is not None and target.stub and c.id not in target.referenced_by:
                     target.referenced_by.append(c.id)
+
+    def add_inferred(self, quads: list[ox.Quad]) -> None:
+        """Add the inferred graph's quads to a catalog built before inference ran (the build does this)."""
+        self.store.store.bulk_extend(quads)
+        for c in self.concepts.values():
+            c.inferred.clear()
+            c.inferred_prerequisites.clear()
+        self._load_inferred()
+
+    def _load_inferred(self) -> None:
+        """Inferred facts from the inferred graph, attached to their concepts (never to asserted fields)."""
+        self.path_links: list[tuple[str, str, float]] = []
+        res = self.store.query(
+            f"""SELECT ?s ?prop ?t ?v ?method ?conf ?ev WHERE {{ GRAPH <{self.iris.graph(INFERRED)}> {{
+                 ?l a ckg:InferredLink ; ckg:linkSource ?s ; ckg:inferredProperty ?prop ;
+                    ckg:method ?method ; ckg:confidence ?conf .
+                 OPTIONAL {{ ?l ckg:linkTarget ?t }} OPTIONAL {{ ?l rdf:value ?v }} OPTIONAL {{ ?l ckg:evidence ?ev }}
+               }} }}""",
+            limit=10**7,
+        )
+        layer_prefix = self.iris.layer("")
+        for s, prop, t, v, method, conf, ev in res.rows:
+            kind = prop.value
+            fact = {"confidence": float(conf.value), "method": method.value, "evidence": ev.value if ev else ""}
+            if kind == str(CKG.aboutConcept):
+                cid = self.iris.concept_id(t.value)
+                if cid:
+                    self.path_links.append((s.value, cid, fact["confidence"]))
+                continue
+            c = self.concepts.get(self.iris.concept_id(s.value) or "")
+            if c is None:
+                continue
+            if kind == str(CKG.requires):
+                target = self.iris.concept_id(t.value)
+                if target in self.concepts:
+                    c.inferred_prerequisites.append(InferredFact(value=target, **fact))
+            elif kind == str(CKG.layer):
+                c.inferred["layer"] = InferredFact(value=t.value.removeprefix(layer_prefix), **fact)
+            elif kind == str(CKG.studyMinutes):
+                c.inferred["minutes"] = InferredFact(value=int(v.value), **fact)
+            elif kind == str(SKOS.member) and t.value in self.modules:
+                c.inferred["module"] = InferredFact(value=self.modules[t.value], **fact)
+        for c in self.concepts.values():
+            c.inferred_prerequisites.sort(key=lambda f: (-f.confidence, str(f.value)))
+        self.path_links.sort()
 
     def _records(self) -> dict[str, SourceRef]:
         out: dict[str, SourceRef] = {}
@@ -166,8 +214,17 @@ class Catalog:
         return out
 
     # ---------------------------------------------------------------- access
-    def edges(self) -> list[Edge]:
-        return [Edge(c.id, p.target, p.slug, p.method, p.line) for c in self.concepts.values() for p in c.prerequisites]
+    def edges(self, *, inferred: bool = False, min_confidence: float = 0.0) -> list[Edge]:
+        """Asserted edges; with ``inferred=True`` also inferred ones at or above ``min_confidence``."""
+        out = [Edge(c.id, p.target, p.slug, p.method, p.line) for c in self.concepts.values() for p in c.prerequisites]
+        if inferred:
+            out += [
+                Edge(c.id, str(f.value), method=f.method, inferred=True, confidence=f.confidence)
+                for c in self.concepts.values()
+                for f in c.inferred_prerequisites
+                if f.confidence >= min_confidence
+            ]
+        return out
 
     def lookup(self, ref: str) -> Concept | None:
         """Exact lookup by id, IRI or any label (case-insensitive); ``None`` if nothing matches."""

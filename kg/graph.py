@@ -21,10 +21,15 @@ class LintFinding(BaseModel):
 
 
 class PrereqGraph:
-    def __init__(self, edges: Iterable[tuple[str, str]], nodes: Iterable[str] = ()) -> None:
+    """Edges may carry ``inferred`` and ``confidence`` attributes (``(a, b, {...})`` tuples)."""
+
+    def __init__(self, edges: Iterable[tuple], nodes: Iterable[str] = ()) -> None:
         self.g = nx.DiGraph()
         self.g.add_nodes_from(nodes)
         self.g.add_edges_from(edges)
+
+    def is_inferred(self, a: str, b: str) -> bool:
+        return bool(self.g.edges[a, b].get("inferred", False))
 
     def prerequisites(self, cid: str) -> set[str]:
         """Everything ``cid`` transitively requires."""

@@ -49,6 +49,10 @@ class Iris:
     def link(self, source_id: str, target_id: str) -> str:
         return f"{self.base}link/{source_id}/{target_id}"
 
+    def inferred(self, subject_id: str, prop: str, value: str = "") -> str:
+        """The ``ckg:InferredLink`` node of one inferred fact about ``subject_id``."""
+        return f"{self.base}inferred/{prop}/{subject_id}" + (f"/{value}" if value else "")
+
     def path(self, title: str) -> str:
         return f"{self.base}path/{slugify(title)}"
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
 
-from ckg.errors import BuildMissingError, QueryError, QueryTimeoutError
+from ckg.errors import BuildMissingError, CkgError, QueryError, QueryTimeoutError
 from ontology.namespace import CKG_IRI
 
 PREFIXES = {
@@ -132,25 +133,65 @@ class GraphStore:
         substitutions: dict[str, Any] | None = None,
     ) -> QueryResult:
         """Run a read-only query; raise :class:`QueryError` with the parser's position on bad syntax."""
+        subs = {ox.Variable(k): v for k, v in (substitutions or {}).items()}
+        start = time.perf_counter()
+        result: QueryResult = self._run(
+            sparql, timeout, lambda res, deadline: _materialise(res, limit, deadline), substitutions=subs or None
+        )
+        result.elapsed_ms = (time.perf_counter() - start) * 1000
+        return result
+
+    def serialize(
+        self,
+        sparql: str,
+        choose: Callable[[str], Any],
+        *,
+        timeout: float = 10.0,
+        default_graphs: list[str] | None = None,
+        named_graphs: list[str] | None = None,
+    ) -> bytes:
+        """Run a query and serialise its results whole, for the SPARQL protocol endpoint.
+
+        ``choose(kind)`` gets "select", "ask" or "graph" once the query has run
+        and returns the pyoxigraph format to write (it may raise to refuse).
+        Without ``default_graphs`` the default graph is the union of all graphs.
+        """
+        extra: dict[str, Any] = {}
+        if default_graphs:
+            extra["default_graph"] = [ox.NamedNode(g) for g in default_graphs]
+        if named_graphs:
+            extra["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
+
+        def consume(res: Any, _deadline: float) -> bytes:
+            kind = (
+                "ask"
+                if isinstance(res, ox.QueryBoolean)
+                else "select"
+                if isinstance(res, ox.QuerySolutions)
+                else "graph"
+            )
+            return res.serialize(format=choose(kind)) or b""
+
+        return self._run(sparql, timeout, consume, **extra)
+
+    def _run(self, sparql: str, timeout: float, consume: Callable[[Any, float], Any], **options: Any) -> Any:
+        """The query on a worker thread with a deadline; errors mapped to ckg's exceptions."""
         if _UPDATE.match(sparql):
             raise QueryError("updates are not allowed: the graph is read-only (use SELECT, ASK, CONSTRUCT or DESCRIBE)")
-        subs = {ox.Variable(k): v for k, v in (substitutions or {}).items()}
         box: dict[str, Any] = {}
         done = threading.Event()
         deadline = time.monotonic() + timeout
+        union = "default_graph" not in options
 
         def work() -> None:
             try:
-                res = self.store.query(
-                    sparql, prefixes=PREFIXES, use_default_graph_as_union=True, substitutions=subs or None
-                )
-                box["result"] = _materialise(res, limit, deadline)
+                res = self.store.query(sparql, prefixes=PREFIXES, use_default_graph_as_union=union, **options)
+                box["result"] = consume(res, deadline)
             except BaseException as exc:
                 box["error"] = exc
             finally:
                 done.set()
 
-        start = time.perf_counter()
         threading.Thread(target=work, daemon=True, name="sparql").start()
         if not done.wait(timeout):
             raise QueryTimeoutError(f"query ran longer than {timeout:g} s and was abandoned; add LIMIT or narrow it")
@@ -158,12 +199,10 @@ class GraphStore:
             exc = box["error"]
             if isinstance(exc, SyntaxError):
                 raise QueryError(f"SPARQL syntax error: {exc}") from None
-            if isinstance(exc, QueryTimeoutError):
+            if isinstance(exc, CkgError):
                 raise exc
             raise QueryError(f"query failed: {exc}") from None
-        result: QueryResult = box["result"]
-        result.elapsed_ms = (time.perf_counter() - start) * 1000
-        return result
+        return box["result"]
 
 
 def _materialise(res: Any, limit: int, deadline: float) -> QueryResult:

@@ -35,6 +35,8 @@ class BuildOutcome:
     written: bool
     #: Vector-index statistics (``retrieval.indexer.IndexStats``) when one was built.
     index: Any = None
+    #: What inference added (counts by kind), when the build had vectors to infer from.
+    inference: dict[str, Any] | None = None
 
 
 def source_hashes(sources: Path) -> dict[str, str]:
@@ -71,8 +73,26 @@ def build(
             "build not written, the previous build is untouched"
         )
     quads = build_quads(ingest, settings.base_iri)
-    data = to_nquads(quads)
+    catalog = _catalog_from(quads, settings.base_iri)
     with staged_directory(settings.home) as stage:
+        stats = inference = None
+        if index:
+            from retrieval.index import DEFAULT_HNSW_THRESHOLD
+            from retrieval.indexer import build_index
+
+            built = build_index(
+                stage / "index",
+                catalog,
+                settings,
+                model=model,
+                progress=progress,
+                hnsw_threshold=hnsw_threshold or DEFAULT_HNSW_THRESHOLD,
+            )
+            stats = built.stats
+            inference = _infer(ingest, catalog, built, settings.base_iri)
+            quads += inference.quads
+            catalog.add_inferred(inference.quads)
+        data = to_nquads(quads)
         (stage / "dataset.nq").write_bytes(data)
         (stage / "report.json").write_text(report.model_dump_json(indent=2), "utf-8")
         manifest = {
@@ -84,26 +104,53 @@ def build(
             "quads": len(set(quads)),
             "concepts": report.concepts,
             "edges": report.edges,
+            "inference": inference.summary if inference else None,
         }
         (stage / "build.json").write_text(json.dumps(manifest, indent=2), "utf-8")
         from kg.export import write_parquet
 
-        catalog = _catalog_from(quads, settings.base_iri)
         write_parquet(catalog, stage)
-        stats = None
-        if index:
-            from retrieval.index import DEFAULT_HNSW_THRESHOLD
-            from retrieval.indexer import build_index
+    return BuildOutcome(
+        report=report,
+        home=settings.home,
+        quads=len(set(quads)),
+        written=True,
+        index=stats,
+        inference=inference.summary if inference else None,
+    )
 
-            stats = build_index(
-                stage / "index",
-                catalog,
-                settings,
-                model=model,
-                progress=progress,
-                hnsw_threshold=hnsw_threshold or DEFAULT_HNSW_THRESHOLD,
-            )
-    return BuildOutcome(report=report, home=settings.home, quads=len(set(quads)), written=True, index=stats)
+
+@dataclass
+class _Inferred:
+    quads: list
+    summary: dict[str, Any]
+
+
+def _infer(ingest: Any, catalog: Catalog, built: Any, base_iri: str) -> _Inferred:
+    """Inferred prerequisites, values and research-path links, as quads for the inferred graph."""
+    from kg.build import inferred_quads
+    from kg.infer import infer, link_path
+    from kg.iris import Iris
+
+    iris = Iris(base_iri)
+    edges = [(e.source, e.target) for e in catalog.edges()]
+    result = infer(catalog.concepts, edges, built.ids, built.vectors)
+    about = []
+    path = ingest.path
+    if path is not None:
+        subjects = [
+            (iris.phase(path.title, ph.number), f"{ph.title}. {ph.description or ''}") for ph in path.phases
+        ] + [(iris.question(path.title, n), q.text) for n, q in enumerate(path.questions, start=1)]
+        about = link_path(subjects, built.embed([t for _, t in subjects]), built.ids, built.vectors)
+    modules = {title: node for node, title in catalog.modules.items()}
+    summary = {
+        "edges": len(result.edges),
+        "values": {p: sum(1 for v in result.values if v.prop == p) for p in ("layer", "minutes", "module")},
+        "path_links": len(about),
+        "skipped_cycles": result.skipped_cycles,
+        "weights": result.weights,
+    }
+    return _Inferred(inferred_quads(result, iris, modules, about), summary)
 
 
 def _catalog_from(quads: list, base_iri: str) -> Catalog:
@@ -115,6 +162,7 @@ class Workspace:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self._planning: dict[float, PrereqGraph] = {}
         if not settings.dataset_path.exists():
             raise BuildMissingError(f"no build in {settings.home}; run `ckg ingest` first (or set CKG_HOME)")
 
@@ -136,7 +184,19 @@ class Workspace:
 
     @cached_property
     def graph(self) -> PrereqGraph:
+        """Asserted edges only: what the sources say (lint, SPARQL parity, search's graph arm)."""
         return PrereqGraph(((e.source, e.target) for e in self.catalog.edges()), self.catalog.concepts)
+
+    def planning_graph(self, min_confidence: float) -> PrereqGraph:
+        """Asserted edges plus inferred ones at or above ``min_confidence`` (what gap and path plan over)."""
+        cached = self._planning.get(min_confidence)
+        if cached is None:
+            edges = self.catalog.edges(inferred=True, min_confidence=min_confidence)
+            cached = self._planning[min_confidence] = PrereqGraph(
+                ((e.source, e.target, {"inferred": e.inferred, "confidence": e.confidence}) for e in edges),
+                self.catalog.concepts,
+            )
+        return cached
 
     @cached_property
     def report(self) -> IngestReport:

@@ -63,6 +63,12 @@ class CKG(DefinedNamespace):
     inPath: URIRef
     aboutConcept: URIRef
     splitRule: URIRef
+    inferredRequires: URIRef
+    inferredLayer: URIRef
+    inferredStudyMinutes: URIRef
+    inferredModule: URIRef
+    inferredProperty: URIRef
+    evidence: URIRef
 
 
 SCHEMA = Namespace("https://schema.org/")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from functools import lru_cache
@@ -62,9 +63,16 @@ class SentenceTransformerEmbedder(Embedder):
         self.name = DEFAULT_MODEL if name_or_path.casefold() in _ALIASES else name_or_path
         self.path = resolve_model_path(self.name)
         self._model = None
+        # One forward pass at a time: the server calls encode from a thread pool, and one
+        # batched pass on 2 cores is faster than several competing ones anyway.
+        self._lock = threading.RLock()
 
     @property
     def model(self):
+        with self._lock:
+            return self._load_model()
+
+    def _load_model(self):
         if self._model is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -89,13 +97,14 @@ class SentenceTransformerEmbedder(Embedder):
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         import numpy as np
 
-        vecs = self.model.encode(
-            list(texts),
-            batch_size=64,
-            normalize_embeddings=True,
-            show_progress_bar=progress,
-            convert_to_numpy=True,
-        )
+        with self._lock:
+            vecs = self.model.encode(
+                list(texts),
+                batch_size=64,
+                normalize_embeddings=True,
+                show_progress_bar=progress,
+                convert_to_numpy=True,
+            )
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
 

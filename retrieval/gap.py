@@ -4,10 +4,16 @@ Missing = prerequisites of the targets (transitive), minus what the learner
 knows and, by default, minus what the known concepts themselves require (a
 learner who knows "VC Dimension" is taken to know what it rests on). Ordered
 foundations first: a topological order whose ties break by layer, then id.
+
+Plans run over asserted edges plus inferred ones at or above a confidence
+(``kg.infer.USE_THRESHOLD`` unless told otherwise); anything that rests on an
+inference says so (``inferred``, ``confidence``, ``layer_inferred``,
+``minutes_inferred``), and ``asserted_only`` turns inference off.
 """
 
 from __future__ import annotations
 
+import itertools
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,9 +34,15 @@ class GapItem(BaseModel):
     layer: str | None = None
     minutes: int | None = None
     stub: bool = False
-    #: The chain from a target down to this item (target first).
+    #: The chain from a target down to this item (target first); asserted links preferred.
     why: list[str]
     needed_by: list[str]
+    #: True when the chain in ``why`` uses an inferred edge.
+    inferred: bool = False
+    #: The lowest confidence of an inferred edge on that chain (None when all asserted).
+    confidence: float | None = None
+    layer_inferred: bool = False
+    minutes_inferred: bool = False
 
 
 class GapPlan(BaseModel):
@@ -38,16 +50,25 @@ class GapPlan(BaseModel):
     known: list[str]
     missing: list[GapItem]
     total_minutes: int
-    unknown_minutes: int = Field(description="items whose study time no source gives")
+    inferred_minutes: int = Field(0, description="the part of total_minutes that is estimated, not stated")
+    unknown_minutes: int = Field(description="items whose study time is neither stated nor inferred")
+    asserted_only: bool = False
+    min_confidence: float | None = Field(None, description="inferred edges at or above this were used")
     resolved: dict[str, str] = Field(default_factory=dict, description="free-text target -> concept id")
     related: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class GapFinder:
-    def __init__(self, workspace: Any) -> None:
+    def __init__(self, workspace: Any, *, asserted_only: bool = False, min_confidence: float | None = None) -> None:
+        from kg.infer import USE_THRESHOLD
+
         self.ws = workspace
         self.cat = workspace.catalog
-        self.graph = workspace.graph
+        self.asserted_only = asserted_only
+        self.min_confidence = None if asserted_only else (USE_THRESHOLD if min_confidence is None else min_confidence)
+        if self.min_confidence is not None and not 0.0 <= self.min_confidence <= 1.0:
+            raise CkgError(f"min-confidence must be between 0 and 1, not {self.min_confidence}")
+        self.graph = workspace.graph if self.min_confidence is None else workspace.planning_graph(self.min_confidence)
 
     @cached_property
     def search(self) -> SearchService:
@@ -99,7 +120,7 @@ class GapFinder:
         sub = self.graph.g.subgraph(nodes).reverse(copy=True)
 
         def key(n: str) -> str:
-            layer = self.cat.concepts[n].layer
+            layer, _ = self.cat.concepts[n].layer_with_flag()
             return f"{LAYERS.index(layer) if layer else 9}:{n}"
 
         return list(nx.lexicographical_topological_sort(sub, key=key))
@@ -131,20 +152,31 @@ class GapFinder:
             for p in self.graph.prerequisites(t):
                 if p not in covered:
                     needed.setdefault(p, []).append(t)
+        chains = {t: self._chains(t) for t in dict.fromkeys(ids)}
         items = []
         for cid in self.order(set(needed)):
             c = self.cat.concepts[cid]
-            target = needed[cid][0]
-            chain = nx.shortest_path(self.graph.g, target, cid)
+            chain = chains[needed[cid][0]][cid]
+            inferred = [
+                self.graph.g.edges[a, b]["confidence"]
+                for a, b in itertools.pairwise(chain)
+                if self.graph.is_inferred(a, b)
+            ]
+            layer, layer_inferred = c.layer_with_flag()
+            minutes, minutes_inferred = c.minutes_with_flag()
             items.append(
                 GapItem(
                     id=cid,
                     label=c.label,
-                    layer=c.layer,
-                    minutes=c.minutes,
+                    layer=layer,
+                    minutes=minutes,
                     stub=c.stub,
                     why=chain,
                     needed_by=sorted(set(needed[cid])),
+                    inferred=bool(inferred),
+                    confidence=min(inferred) if inferred else None,
+                    layer_inferred=layer_inferred,
+                    minutes_inferred=minutes_inferred,
                 )
             )
         plan = GapPlan(
@@ -152,12 +184,21 @@ class GapFinder:
             known=sorted(known),
             missing=items,
             total_minutes=sum(i.minutes or 0 for i in items),
+            inferred_minutes=sum(i.minutes or 0 for i in items if i.minutes_inferred),
             unknown_minutes=sum(1 for i in items if i.minutes is None),
             resolved=resolved,
+            asserted_only=self.asserted_only,
+            min_confidence=self.min_confidence,
         )
         if related:
             plan.related = self.related(ids, set(needed) | covered, related)
         return plan
+
+    def _chains(self, target: str) -> dict[str, list[str]]:
+        """Cheapest chain from ``target`` to each prerequisite; an inferred hop costs more than an asserted one."""
+        return nx.single_source_dijkstra_path(
+            self.graph.g, target, weight=lambda _a, _b, d: 3.0 if d.get("inferred") else 1.0
+        )
 
     def related(self, targets: list[str], exclude: set[str], k: int) -> list[dict[str, Any]]:
         """Close in meaning to a target, not a prerequisite, not known: worth a look, listed apart."""
@@ -200,8 +241,9 @@ def mermaid(plan: GapPlan, graph: nx.DiGraph, labels: dict[str, str]) -> str:
     lines = ["graph BT"]
     for n in sorted(nodes):
         lines.append(f'  {n.replace("-", "_")}["{labels[n]}"]')
-    for a, b in sorted(graph.subgraph(nodes).edges()):
-        lines.append(f"  {b.replace('-', '_')} --> {a.replace('-', '_')}")
+    for a, b, d in sorted(graph.subgraph(nodes).edges(data=True)):
+        arrow = "-.->" if d.get("inferred") else "-->"
+        lines.append(f"  {b.replace('-', '_')} {arrow} {a.replace('-', '_')}")
     return "\n".join(lines)
 
 
@@ -211,7 +253,8 @@ def dot(plan: GapPlan, graph: nx.DiGraph, labels: dict[str, str]) -> str:
     for n in sorted(nodes):
         label = labels[n].replace('"', '\\"')
         lines.append(f'  "{n}" [label="{label}"];')
-    for a, b in sorted(graph.subgraph(nodes).edges()):
-        lines.append(f'  "{b}" -> "{a}";')
+    for a, b, d in sorted(graph.subgraph(nodes).edges(data=True)):
+        style = f' [style=dashed, label="{d["confidence"]:.2f}"]' if d.get("inferred") else ""
+        lines.append(f'  "{b}" -> "{a}"{style};')
     lines.append("}")
     return "\n".join(lines)

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ckg.config import Settings
 from kg.catalog import Catalog
 from retrieval.embed import TEMPLATE_HASH, Embedder, EmbeddingCache, concept_text, get_embedder
 from retrieval.index import DEFAULT_HNSW_THRESHOLD, VectorIndex, concept_set_hash
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass
@@ -18,6 +23,17 @@ class IndexStats:
     concepts: int
     encoded: int
     seconds: float
+
+
+@dataclass
+class BuiltIndex:
+    """What a build needs after indexing: the figures, and the vectors for inference."""
+
+    stats: IndexStats
+    ids: list[str]
+    vectors: np.ndarray
+    #: Encodes further texts through the same model and cache (research-path phases, questions).
+    embed: Callable[[list[str]], np.ndarray]
 
 
 def corpus(catalog: Catalog) -> tuple[list[str], list[str]]:
@@ -34,7 +50,7 @@ def build_index(
     model: str | Embedder | None = None,
     progress: bool = False,
     hnsw_threshold: int = DEFAULT_HNSW_THRESHOLD,
-) -> IndexStats:
+) -> BuiltIndex:
     start = time.perf_counter()
     embedder = get_embedder(model or settings.model)
     ids, texts = corpus(catalog)
@@ -50,4 +66,11 @@ def build_index(
         hnsw_threshold=hnsw_threshold,
     )
     index.save(directory)
-    return IndexStats(embedder.name, len(ids), encoded, time.perf_counter() - start)
+
+    def embed(texts: list[str]) -> np.ndarray:
+        vecs, _ = cache.embed(embedder, texts)
+        cache.save()
+        return vecs
+
+    stats = IndexStats(embedder.name, len(ids), encoded, time.perf_counter() - start)
+    return BuiltIndex(stats, ids, vectors, embed)

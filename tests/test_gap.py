@@ -150,4 +150,12 @@ def test_free_text_target(indexed):
     finder = GapFinder(indexed[0])
     plan = finder.gap(["I want to understand diffusion models"], set())
     assert plan.resolved == {"I want to understand diffusion models": "diffusion-models"}
-    assert ids(plan) == ["variational-autoencoder"]
+    asserted = GapFinder(indexed[0], asserted_only=True).gap(["I want to understand diffusion models"], set())
+    assert ids(asserted) == ["variational-autoencoder"]
+    # With inference, the asserted step stays and is not marked; what the VAE is inferred to need is.
+    vae = next(i for i in plan.missing if i.id == "variational-autoencoder")
+    assert not vae.inferred and vae.why == ["diffusion-models", "variational-autoencoder"]
+    assert vae.layer_inferred and vae.minutes_inferred  # a wiki concept: no source gives either
+    others = [i for i in plan.missing if i.id != "variational-autoencoder"]
+    assert others and all(i.inferred and i.confidence is not None and i.confidence >= 0.3 for i in others)
+    assert ids(plan)[-1] == "variational-autoencoder"  # foundations first, the VAE last

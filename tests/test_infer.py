@@ -1,0 +1,230 @@
+"""Prerequisite, layer, minutes and module inference (kg/infer.py) and how every output marks it.
+
+Structural facts (where inferred facts live, that they never mix with asserted
+ones, no cycles) are asserted exactly. Figures that depend on the model's
+floating point (how many edges pass a threshold) get bounds, since CI encodes
+the texts afresh on another CPU.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from ingest.concepts import Concept
+from kg import infer as inf
+from kg.iris import INFERRED
+from retrieval.gap import GapFinder
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def ws(indexed):
+    return indexed[0]
+
+
+@pytest.fixture(scope="module")
+def vectors(ws):
+    from retrieval.service import SearchService
+
+    index = SearchService(ws).index
+    return index.ids, index.index.reconstruct_n(0, len(index.ids))
+
+
+# ------------------------------------------------------------------ the graph
+def test_inferred_facts_live_only_in_the_inferred_graph(ws):
+    g = ws.catalog.iris.graph(INFERRED)
+    res = ws.store.query(
+        f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{g}> {{ ?s ckg:requires|ckg:layer|ckg:studyMinutes ?o }} }}"
+    )
+    assert int(res.rows[0][0].value) == 0
+    res = ws.store.query(
+        f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?s ckg:inferredRequires ?o }} FILTER (?g != <{g}>) }}"
+    )
+    assert int(res.rows[0][0].value) == 0
+
+
+def test_asserted_closure_is_unchanged_by_inference(ws, workspace):
+    """``ckg:requires+`` over the union graph means asserted edges, with or without inference in the build."""
+    q = "SELECT (COUNT(*) AS ?n) WHERE { ?a ckg:requires+ ?b }"
+    assert ws.store.query(q).rows[0][0].value == workspace.store.query(q).rows[0][0].value
+    assert sorted((e.source, e.target) for e in ws.catalog.edges()) == sorted(
+        (e.source, e.target) for e in workspace.catalog.edges()
+    )
+    assert len(ws.catalog.edges()) == 406
+
+
+def test_every_inferred_link_has_method_and_confidence(ws):
+    res = ws.store.query(
+        """SELECT ?l ?m ?c WHERE { ?l a ckg:InferredLink . OPTIONAL { ?l ckg:method ?m } OPTIONAL { ?l ckg:confidence ?c } }""",
+        limit=100_000,
+    )
+    assert len(res.rows) > 1000
+    for _link, method, conf in res.rows:
+        assert method is not None and conf is not None
+        assert 0.0 <= float(conf.value) <= 1.0
+
+
+def test_shacl_still_conforms_with_the_inferred_graph(ws):
+    from kg.validate import validate
+
+    report = validate(ws)
+    assert report.shacl_conforms, report.shacl_results[:20]
+
+
+def test_no_cycle_even_with_every_inferred_edge(ws):
+    g = ws.planning_graph(0.0).g
+    assert nx.is_directed_acyclic_graph(g)
+    assert sum(1 for *_, d in g.edges(data=True) if d["inferred"]) > 1000
+
+
+def test_only_bare_concepts_get_inferred_prerequisites(ws):
+    cat = ws.catalog
+    for c in cat.concepts.values():
+        if c.inferred_prerequisites:
+            assert not c.prerequisites and not c.stub and c.layer != "0A", c.id
+            assert len(c.inferred_prerequisites) <= inf.MAX_EDGES
+        for key, fact in c.inferred.items():
+            asserted = {"layer": c.layer, "minutes": c.minutes, "module": c.modules or None}[key]
+            assert asserted is None, f"{c.id} has an asserted {key} and an inferred one"
+            assert 0 <= fact.confidence <= 1 and fact.method
+
+
+def test_values_are_inferred_for_concepts_without_them(ws):
+    cat = ws.catalog
+    bare = [c for c in cat.concepts.values() if not c.stub and c.layer is None]
+    assert len(bare) == 890
+    assert all("layer" in c.inferred for c in bare)
+    assert all(c.inferred["layer"].value in inf.LAYERS for c in bare)
+    untimed = [c for c in cat.concepts.values() if not c.stub and c.minutes is None]
+    assert all(int(c.inferred["minutes"].value) % 5 == 0 for c in untimed)
+
+
+def test_research_path_phases_and_questions_link_to_concepts(ws):
+    links = ws.catalog.path_links
+    subjects = {s for s, _c, _conf in links}
+    assert len(subjects) == 5 + 8 and len(links) == 3 * 13
+    assert all(0 < conf <= 1 for *_, conf in links)
+
+
+# ------------------------------------------------------------------ coverage
+def test_most_bare_concepts_get_a_non_empty_path(ws):
+    """The figure the note reports: concepts that need inference but still have an empty path."""
+    g = ws.graph.g
+    needs = [c for c in ws.catalog.concepts.values() if inf.needs_inference(c, g)]
+    assert len(needs) == 914
+    planning = ws.planning_graph(inf.USE_THRESHOLD).g
+    empty = [c.id for c in needs if planning.out_degree(c.id) == 0]
+    assert len(empty) < 0.1 * len(needs)
+
+
+# ----------------------------------------------------------------- the outputs
+def test_gap_marks_inferred_items_and_asserted_only_turns_them_off(ws):
+    plan = GapFinder(ws).path("BM25")
+    assert plan.missing and all(i.inferred for i in plan.missing)
+    for item in plan.missing:
+        chain_conf = [
+            ws.planning_graph(inf.USE_THRESHOLD).g.edges[a, b]["confidence"]
+            for a, b in zip(item.why, item.why[1:], strict=False)
+        ]
+        assert item.confidence == min(chain_conf)
+    assert GapFinder(ws, asserted_only=True).path("BM25").missing == []
+    lower = GapFinder(ws, min_confidence=0.1).path("BM25")
+    assert {i.id for i in plan.missing} <= {i.id for i in lower.missing}
+
+
+def test_hand_checked_theory_plans_are_unchanged_with_inference(ws):
+    """Concepts with asserted prerequisites never get inferred ones, so theory plans stay as the sources say."""
+    plan = GapFinder(ws).gap(["Cramér-Rao Bound"], set())
+    assert [i.id for i in plan.missing] == [
+        "basic-logic-and-proof-techniques",
+        "sets-functions-and-relations",
+        "common-probability-distributions",
+        "differentiation-in-rn",
+        "maximum-likelihood-estimation",
+        "fisher-information",
+    ]
+    assert plan.total_minutes == 305 and not any(i.inferred for i in plan.missing)
+
+
+def test_concept_json_keeps_asserted_and_inferred_apart(ws):
+    c = ws.catalog.get("BM25")
+    doc = c.document(ws.catalog.iri(c.id))
+    assert doc["layer"] is None and doc["minutes"] is None
+    assert set(doc["inferred"]) >= {"layer", "minutes"}
+    assert doc["inferred_prerequisites"] and all(p["confidence"] >= 0.1 for p in doc["inferred_prerequisites"])
+
+
+def test_bad_min_confidence(ws):
+    from ckg.errors import CkgError
+
+    with pytest.raises(CkgError, match="between 0 and 1"):
+        GapFinder(ws, min_confidence=1.5)
+
+
+# ---------------------------------------------------------------- evaluation
+def test_held_out_evaluation_beats_the_nearest_neighbour_baseline(ws, vectors):
+    ids, vecs = vectors
+    edges = [(e.source, e.target) for e in ws.catalog.edges()]
+    f1 = {"model": [], "base": []}
+    for seed in range(3):
+        r = inf.evaluate(ws.catalog.concepts, edges, ids, vecs, seed=seed, thresholds=(inf.USE_THRESHOLD,))
+        assert r["hidden_edges"] >= 0.2 * len(edges)
+        f1["model"].append(r[f"model@{inf.USE_THRESHOLD}"]["f1"])
+        f1["base"].append(r["baseline-nearest"]["f1"])
+    assert np.mean(f1["model"]) > np.mean(f1["base"])
+
+
+def test_split_hides_whole_concepts_and_is_seeded():
+    edges = [(f"c{i}", f"p{j}") for i in range(30) for j in range(i % 4 + 1)]
+    visible, hidden = inf.split_edges(edges, 0.2, seed=7)
+    assert inf.split_edges(edges, 0.2, seed=7) == (visible, hidden)
+    assert len(hidden) >= 0.2 * len(edges) and set(visible) | hidden == set(edges)
+    assert not {a for a, _ in hidden} & {a for a, _ in visible}
+
+
+def test_value_evaluation_beats_the_majority_layer(ws, vectors):
+    ids, vecs = vectors
+    r = inf.evaluate_values(ws.catalog.concepts, ids, vecs)
+    assert r["layer_concepts"] == 296 and r["minutes_concepts"] == 356
+    assert r["layer_exact"] > r["layer_majority_baseline"]
+
+
+# ----------------------------------------------------------------- units
+def test_mentions_match_whole_phrases_only():
+    concepts = {
+        "gd": Concept(id="gd", label="Gradient Descent"),
+        "loss": Concept(id="loss", label="Loss"),  # too short and ambiguous to count
+        "adam": Concept(id="adam", label="Adam Optimizer", definition="Adam extends gradient descent with momentum."),
+    }
+    m = inf._Mentions(concepts)
+    assert m("We use gradient descent on the loss.") == {"gd"}
+    assert m("gradient descents") == set()
+
+
+def test_logistic_regression_separates_a_toy_problem():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 2))
+    y = (x[:, 0] + 0.1 * x[:, 1] > 0).astype(float)
+    p = inf._Logistic(l2=0.1).fit(x, y).predict(x)
+    assert ((p > 0.5) == (y > 0.5)).mean() > 0.95
+
+
+def test_cycle_closing_candidates_are_skipped():
+    """b requires a (asserted); a is bare and b is its obvious candidate, but a -> b would close a cycle."""
+    concepts = {
+        "a": Concept(id="a", label="Alpha Topic", definition="Builds on beta topic."),
+        "b": Concept(id="b", label="Beta Topic", definition="About beta.", layer="1"),
+        "c": Concept(id="c", label="Gamma Topic", definition="About gamma.", layer="1"),
+        "d": Concept(id="d", label="Delta Topic", definition="About delta.", layer="0A"),
+    }
+    ids = ["a", "b", "c", "d"]
+    vecs = np.eye(4, dtype=np.float32)
+    vecs[0] = vecs[1] = np.array([1, 0, 0, 0], dtype=np.float32)
+    edges = [("b", "a"), ("b", "d"), ("c", "b"), ("c", "d")]
+    out = inf.infer(concepts, edges, ids, vecs, targets=["a"], store_threshold=0.0)
+    assert ("a", "b") not in {(e.source, e.target) for e in out.edges}
+    g = nx.DiGraph(edges + [(e.source, e.target) for e in out.edges])
+    assert nx.is_directed_acyclic_graph(g)
