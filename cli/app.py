@@ -383,6 +383,56 @@ def next_up(
     emit([concept_json(ws.catalog.concepts[c], ws.catalog.iri(c)) for c in ready], fmt, CONCEPT_COLUMNS)
 
 
+@app.command()
+def context(
+    question: Annotated[str, typer.Argument(help="The question an assistant must answer.")],
+    budget: Annotated[int, typer.Option(help="Token budget for the pack (100-32000).")] = 1500,
+    k: Annotated[int, typer.Option("-k", help="Search hits to start from (1-50).")] = 8,
+    home: HomeOpt = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="markdown | json")] = "markdown",
+) -> None:
+    """A cited context pack for RAG: concepts, relations, reading order, [C1] markers, file:line sources."""
+    from retrieval.context import ContextBuilder
+
+    if fmt not in ("markdown", "json"):
+        raise typer.BadParameter("format must be markdown or json")
+    pack = ContextBuilder(_workspace(home)).build(question, budget=budget, k=k)
+    if fmt == "json":
+        print(pack.model_dump_json(indent=2))
+    else:
+        print(pack.markdown, end="")
+        message(
+            f"{len(pack.items)} concept(s), {pack.tokens_used}/{pack.budget} tokens ({pack.tokenizer}); "
+            f"{len(pack.dropped)} dropped for the budget; {pack.fingerprint}"
+        )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    home: HomeOpt = None,
+) -> None:
+    """HTTP API (/v1/...), SPARQL 1.1 Protocol endpoint (/sparql) and OpenAPI docs (/docs)."""
+    import uvicorn
+
+    from server.app import Services, create_app, uvicorn_config
+
+    settings = _settings(home)
+    message(f"loading the graph, index and model from {settings.home} …")
+    services = Services(settings)
+    message(f"serving on http://{host}:{port} (docs at /docs, SPARQL at /sparql)")
+    uvicorn.Server(uvicorn_config(create_app(settings, services), host, port)).run()
+
+
+@app.command()
+def mcp(home: HomeOpt = None) -> None:
+    """MCP server over stdio: tools to search, get a concept, find gaps, get a path, a context pack, SPARQL."""
+    from server.mcp import create_server
+
+    create_server(_settings(home)).run("stdio")
+
+
 def resolve_concept(ws: Any, ref: str) -> Any:
     """Exact id/IRI/label match; otherwise the best semantic match, said on stderr."""
     found = ws.catalog.lookup(ref)

@@ -196,7 +196,8 @@ def _records(ingest: Ingest, iris: Iris, quads: list[Quad]) -> None:
             g.add(link, CKG.method, p.method)
             g.add(link, CKG.line, p.line)
             g.iri(link, PROV.wasDerivedFrom, iris.record("theory-library", p.line))
-            g.iri(iris.concept(c.id), CKG.requires, iris.concept(p.target))
+            # The ckg:requires triple itself lives in graph/merged only: stated once, the union
+            # default graph returns each edge once (pyoxigraph's union does not de-duplicate).
 
 
 def _path(path: PathRecord, iris: Iris, g: _Graph) -> None:

@@ -90,6 +90,8 @@ class QueryResult:
     def to_json(self) -> dict[str, Any]:
         if self.kind == "ask":
             return {"head": {}, "boolean": self.boolean}
+        if self.kind == "graph":
+            return {"triples": [f"{t} ." for t in self.triples], "truncated": self.truncated}
         return {
             "head": {"vars": self.variables},
             "results": {
@@ -158,9 +160,9 @@ class GraphStore:
         """
         extra: dict[str, Any] = {}
         if default_graphs:
-            extra["default_graph"] = [ox.NamedNode(g) for g in default_graphs]
+            extra["default_graph"] = [_graph_iri(g) for g in default_graphs]
         if named_graphs:
-            extra["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
+            extra["named_graphs"] = [_graph_iri(g) for g in named_graphs]
 
         def consume(res: Any, _deadline: float) -> bytes:
             kind = (
@@ -188,7 +190,8 @@ class GraphStore:
                 res = self.store.query(sparql, prefixes=PREFIXES, use_default_graph_as_union=union, **options)
                 box["result"] = consume(res, deadline)
             except BaseException as exc:
-                box["error"] = exc
+                # Drop the traceback: its frames hold pyoxigraph results, which must die on this thread.
+                box["error"] = exc.with_traceback(None)
             finally:
                 done.set()
 
@@ -203,6 +206,13 @@ class GraphStore:
                 raise exc
             raise QueryError(f"query failed: {exc}") from None
         return box["result"]
+
+
+def _graph_iri(iri: str) -> ox.NamedNode:
+    try:
+        return ox.NamedNode(iri)
+    except ValueError as exc:
+        raise QueryError(f"graph IRI {iri!r} is not an absolute IRI: {exc}") from None
 
 
 def _materialise(res: Any, limit: int, deadline: float) -> QueryResult:

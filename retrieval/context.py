@@ -305,10 +305,5 @@ def render_markdown(pack: ContextPack) -> str:
     if pack.reading_order:
         lines += ["## Suggested reading order", "", " → ".join(f"[{m}]" for m in pack.reading_order), ""]
     if pack.dropped:
-        lines += [
-            "## Left out for the token budget",
-            "",
-            ", ".join(f"{d.label} ({d.id})" for d in pack.dropped),
-            "",
-        ]
+        lines += [f"({len(pack.dropped)} less relevant concept(s) left out for the token budget.)", ""]
     return "\n".join(lines).rstrip() + "\n"

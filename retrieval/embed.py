@@ -79,7 +79,9 @@ class SentenceTransformerEmbedder(Embedder):
             os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
             try:
                 from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as hf_logging
 
+                hf_logging.disable_progress_bar()  # stderr is for ckg's own messages
                 self._model = SentenceTransformer(str(self.path), device="cpu")
             except Exception as exc:
                 raise ModelError(

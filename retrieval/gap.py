@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 from pydantic import BaseModel, Field
 
-from ckg.errors import CkgError
+from ckg.errors import CkgError, ConceptNotFoundError
 from ingest.records import LAYERS
 
 if TYPE_CHECKING:
@@ -59,9 +59,18 @@ class GapPlan(BaseModel):
 
 
 class GapFinder:
-    def __init__(self, workspace: Any, *, asserted_only: bool = False, min_confidence: float | None = None) -> None:
+    def __init__(
+        self,
+        workspace: Any,
+        *,
+        asserted_only: bool = False,
+        min_confidence: float | None = None,
+        search: SearchService | None = None,
+    ) -> None:
         from kg.infer import USE_THRESHOLD
 
+        if search is not None:
+            self.__dict__["search"] = search  # share an already loaded service (the server's)
         self.ws = workspace
         self.cat = workspace.catalog
         self.asserted_only = asserted_only
@@ -104,7 +113,7 @@ class GapFinder:
         for ref in items:
             concept = self.cat.lookup(ref)
             if concept is None:
-                raise CkgError(f"known concept {ref!r} matches no id or label; check `ckg concepts`")
+                raise ConceptNotFoundError(f"known concept {ref!r} matches no id or label; check `ckg concepts`")
             known.add(concept.id)
         if up_to_layer is not None:
             code = up_to_layer.upper().removeprefix("L")

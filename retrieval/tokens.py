@@ -27,12 +27,12 @@ class TokenCounter(ABC):
 
 
 class WordPieceCounter(TokenCounter):
-    def __init__(self, tokenizer_json: Path) -> None:
+    def __init__(self, tokenizer_json: Path, model: str) -> None:
         from tokenizers import Tokenizer
 
         self._tok = Tokenizer.from_file(str(tokenizer_json))
         self._tok.no_truncation()
-        self.name = f"wordpiece:{tokenizer_json.parent.name}"
+        self.name = f"wordpiece:{model}"
 
     def count(self, text: str) -> int:
         return len(self._tok.encode(text, add_special_tokens=False).ids)
@@ -51,8 +51,9 @@ def get_counter(model: str | None = None) -> TokenCounter:
     """The counter for ``model`` (default: the packaged MiniLM); the regex counter if it has no tokenizer file."""
     from retrieval.embed import DEFAULT_MODEL, resolve_model_path
 
+    model = model or DEFAULT_MODEL
     try:
-        path = resolve_model_path(model or DEFAULT_MODEL) / "tokenizer.json"
+        path = resolve_model_path(model) / "tokenizer.json"
     except Exception:
         return RegexCounter()
-    return WordPieceCounter(path) if path.exists() else RegexCounter()
+    return WordPieceCounter(path, model) if path.exists() else RegexCounter()

@@ -1,0 +1,1 @@
+"""Thin adapters that serve the library: the HTTP API (``server.app``) and the MCP server (``server.mcp``)."""

@@ -1,0 +1,445 @@
+"""The HTTP API: FastAPI routes over the library, and the SPARQL 1.1 Protocol endpoint.
+
+Everything heavy (graph, index, model, BM25, planning graph) loads once at
+start-up in :class:`Services`; routes are sync functions run in the thread pool
+and only call library functions. Every error is a problem+json document
+(RFC 9457) with a 4xx status, except a genuine bug, which is a 500 that still
+leaves the server up.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any, Literal
+from urllib.parse import parse_qs
+
+from fastapi import FastAPI, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ckg import __version__
+from ckg.config import Settings
+from ckg.errors import CkgError
+from retrieval.context import MAX_BUDGET, MIN_BUDGET, ContextPack
+from retrieval.gap import GapPlan
+from retrieval.service import SearchHit
+
+log = logging.getLogger("ckg.server")
+
+MAX_BODY_BYTES = 1024 * 1024
+#: The longest request line + headers uvicorn's h11 parser accepts; a GET query of
+#: MAX_GET_QUERY characters, percent-encoded (up to 12 bytes each), fits.
+MAX_GET_QUERY = 20_000
+MAX_REQUEST_HEAD_BYTES = 512 * 1024
+SPARQL_TIMEOUT_S = 10.0
+PROBLEM = "application/problem+json"
+
+
+class Problem(BaseModel):
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem, "content": {PROBLEM: {}}, "description": title}
+    for code, title in (
+        (400, "Bad request"),
+        (404, "Unknown concept"),
+        (406, "Not acceptable"),
+        (408, "Time limit exceeded"),
+        (413, "Body too large"),
+        (415, "Unsupported media type"),
+        (422, "Invalid parameters"),
+    )
+}
+
+
+# ---------------------------------------------------------------- services
+class Services:
+    """The loaded library objects one server process shares between requests."""
+
+    def __init__(self, settings: Settings) -> None:
+        from kg.workspace import Workspace
+        from retrieval.context import ContextBuilder
+        from retrieval.service import SearchService
+
+        self.settings = settings
+        self.ws = Workspace(settings)
+        self.search = SearchService(self.ws)
+        # Touch everything once so the first request pays nothing.
+        self.search.index  # noqa: B018
+        self.search.lexical  # noqa: B018
+        self.search.embedder.encode(["warm up"])
+        self.context = ContextBuilder(self.ws, self.search)
+
+    def gap_finder(self, asserted_only: bool = False, min_confidence: float | None = None) -> Any:
+        from retrieval.gap import GapFinder
+
+        if min_confidence is not None:
+            min_confidence = round(min_confidence, 2)  # bounds the planning-graph cache
+        return GapFinder(self.ws, asserted_only=asserted_only, min_confidence=min_confidence, search=self.search)
+
+
+# ----------------------------------------------------------------- models
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+    concepts: int
+    build: dict[str, Any]
+    index: dict[str, Any]
+
+
+class SearchResponse(BaseModel):
+    query: str
+    mode: str
+    hits: list[SearchHit]
+
+
+class ConceptList(BaseModel):
+    total: int
+    offset: int
+    concepts: list[dict[str, Any]]
+
+
+class GapRequest(BaseModel):
+    targets: list[Annotated[str, Field(min_length=1, max_length=2000)]] = Field(min_length=1, max_length=20)
+    # Bounded so that any schema-valid body (and one item past it) stays under MAX_BODY_BYTES.
+    known: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(default_factory=list, max_length=500)
+    up_to_layer: str | None = Field(None, max_length=3)
+    include_known_prerequisites: bool = False
+    related: int = Field(0, ge=0, le=20)
+    asserted_only: bool = False
+    min_confidence: float | None = Field(None, ge=0.0, le=1.0)
+
+
+class ContextRequest(BaseModel):
+    question: str = Field(min_length=1, max_length=2000)
+    budget: int = Field(1500, ge=MIN_BUDGET, le=MAX_BUDGET)
+    k: int = Field(8, ge=1, le=50)
+
+
+# -------------------------------------------------------------------- app
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    """The ASGI app; loads :class:`Services` at start-up unless given one (tests share one)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not hasattr(app.state, "services"):
+            app.state.services = Services(settings or Settings())
+        yield
+
+    app = FastAPI(
+        title="ckg",
+        version=__version__,
+        summary="Curriculum knowledge graph: search, gaps, paths, context packs and SPARQL over ML concepts.",
+        lifespan=lifespan,
+        responses=ERRORS,
+    )
+    if services is not None:
+        app.state.services = services
+    _install_errors(app)
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+
+    def svc(request: Request) -> Services:
+        return request.app.state.services
+
+    @app.get("/v1/health", response_model=Health, tags=["meta"])
+    def health(request: Request) -> Health:
+        s = svc(request)
+        return Health(
+            status="ok",
+            version=__version__,
+            concepts=len(s.ws.catalog.concepts),
+            build=s.ws.manifest,
+            index=s.search.index.manifest,
+        )
+
+    @app.get("/v1/search", response_model=SearchResponse, tags=["search"])
+    def search(
+        request: Request,
+        q: Annotated[str, Query(min_length=1, max_length=2000, description="What to look for")],
+        k: Annotated[int, Query(ge=1, le=100)] = 10,
+        mode: Literal["hybrid", "dense", "lexical"] = "hybrid",
+        layer: Annotated[str | None, Query(max_length=3)] = None,
+        module: Annotated[str | None, Query(max_length=200)] = None,
+        source: Annotated[str | None, Query(max_length=100)] = None,
+    ) -> SearchResponse:
+        from retrieval.service import SearchFilters
+
+        hits = svc(request).search.search(
+            q, mode=mode, k=k, filters=SearchFilters(layer=layer, module=module, source=source)
+        )
+        return SearchResponse(query=q, mode=mode, hits=hits)
+
+    @app.get("/v1/similar/{concept}", response_model=SearchResponse, tags=["search"])
+    def similar(
+        request: Request,
+        concept: Annotated[str, Path(description="Concept id, IRI or label")],
+        k: Annotated[int, Query(ge=1, le=100)] = 10,
+        mmr: bool = False,
+        diversity: Annotated[float, Query(ge=0.0, le=1.0)] = 0.3,
+    ) -> SearchResponse:
+        s = svc(request)
+        c = s.ws.catalog.get(concept)
+        return SearchResponse(query=c.id, mode="similar", hits=s.search.similar(c, k=k, mmr=mmr, diversity=diversity))
+
+    @app.get("/v1/concepts", response_model=ConceptList, tags=["concepts"])
+    def concepts(
+        request: Request,
+        layer: Annotated[str | None, Query(max_length=3)] = None,
+        module: Annotated[str | None, Query(max_length=200)] = None,
+        source: Annotated[str | None, Query(max_length=100)] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> ConceptList:
+        cat = svc(request).ws.catalog
+        found = cat.filter(source, layer, module)
+        return ConceptList(
+            total=len(found),
+            offset=offset,
+            concepts=[c.document(cat.iri(c.id)) for c in found[offset : offset + limit]],
+        )
+
+    @app.get("/v1/concepts/{concept}", tags=["concepts"])
+    def concept(request: Request, concept: Annotated[str, Path(description="Concept id, IRI or label")]) -> dict:
+        s = svc(request)
+        cat = s.ws.catalog
+        c = cat.get(concept)
+        doc = c.document(cat.iri(c.id))
+        doc["prerequisites"] = [
+            {"id": p.target, "label": cat.concepts[p.target].label, "file": p.file, "line": p.line}
+            for p in c.prerequisites
+        ]
+        doc["dependents"] = sorted(s.ws.graph.g.predecessors(c.id))
+        return doc
+
+    @app.post("/v1/gap", response_model=GapPlan, tags=["learning paths"])
+    def gap(request: Request, body: GapRequest) -> GapPlan:
+        finder = svc(request).gap_finder(body.asserted_only, body.min_confidence)
+        known = finder.known_set(body.known, None, body.up_to_layer)
+        return finder.gap(
+            body.targets,
+            known,
+            exclude_known_prerequisites=not body.include_known_prerequisites,
+            related=body.related,
+        )
+
+    @app.get("/v1/path", response_model=GapPlan, tags=["learning paths"])
+    def path(
+        request: Request,
+        target: Annotated[str, Query(min_length=1, max_length=2000, description="Concept id, label or free text")],
+        asserted_only: bool = False,
+        min_confidence: Annotated[float | None, Query(ge=0.0, le=1.0)] = None,
+    ) -> GapPlan:
+        return svc(request).gap_finder(asserted_only, min_confidence).path(target)
+
+    @app.post("/v1/context", response_model=ContextPack, tags=["rag"])
+    def context(request: Request, body: ContextRequest) -> ContextPack:
+        return svc(request).context.build(body.question, budget=body.budget, k=body.k)
+
+    _sparql_routes(app, svc)
+    return app
+
+
+def uvicorn_config(app: FastAPI, host: str = "127.0.0.1", port: int = 8000) -> Any:
+    """The one server configuration (``ckg serve`` and the tests): loopback by default, a head-size limit."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app, host=host, port=port, log_level="warning", h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES
+    )
+
+
+# ------------------------------------------------------------------ SPARQL
+_SPARQL_200 = {
+    200: {
+        "description": "Query results, in the negotiated format",
+        "content": {
+            m: {}
+            for m in (
+                "application/sparql-results+json",
+                "application/sparql-results+xml",
+                "text/csv",
+                "text/tab-separated-values",
+                "text/turtle",
+                "application/n-triples",
+                "application/ld+json",
+            )
+        },
+    }
+}
+
+
+def _sparql_routes(app: FastAPI, svc: Any) -> None:
+    @app.get("/sparql", tags=["sparql"], responses=_SPARQL_200, response_class=Response)
+    def sparql_get(
+        request: Request,
+        query: Annotated[str, Query(min_length=1, max_length=MAX_GET_QUERY, description="Longer queries: POST")],
+        default_graph_uri: Annotated[list[str] | None, Query(alias="default-graph-uri")] = None,
+        named_graph_uri: Annotated[list[str] | None, Query(alias="named-graph-uri")] = None,
+    ) -> Response:
+        """SPARQL 1.1 Protocol query via GET. The default graph is the union of all graphs unless given."""
+        return _answer(svc(request), query, request.headers.get("accept"), default_graph_uri, named_graph_uri)
+
+    @app.post(
+        "/sparql",
+        tags=["sparql"],
+        responses=_SPARQL_200,
+        response_class=Response,
+        openapi_extra={
+            "requestBody": {
+                "content": {
+                    "application/sparql-query": {"schema": {"type": "string"}},
+                    "application/x-www-form-urlencoded": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {"query": {"type": "string"}},
+                            "required": ["query"],
+                        }
+                    },
+                },
+                "required": True,
+            }
+        },
+    )
+    async def sparql_post(request: Request) -> Response:
+        """Form POST (``query=``) or direct POST (``application/sparql-query``). Updates are refused."""
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        raw = await request.body()
+        params = {k: v for k, v in parse_qs(request.url.query).items()}
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return _problem(400, "Bad request", "the request body is not UTF-8")
+        if ctype == "application/sparql-query":
+            query = text
+        elif ctype == "application/x-www-form-urlencoded":
+            form = parse_qs(text)
+            if "update" in form:
+                return _problem(403, "Forbidden", "this endpoint is read-only: SPARQL updates are refused")
+            queries = form.get("query", [])
+            if len(queries) != 1:
+                return _problem(400, "Bad request", "give exactly one `query` parameter")
+            query = queries[0]
+            params.update({k: v for k, v in form.items() if k != "query"})
+        elif ctype == "application/sparql-update":
+            return _problem(403, "Forbidden", "this endpoint is read-only: SPARQL updates are refused")
+        else:
+            return _problem(
+                415,
+                "Unsupported media type",
+                "POST a query as application/sparql-query or as form field `query` (application/x-www-form-urlencoded)",
+            )
+        if not query.strip():
+            return _problem(400, "Bad request", "the query is empty")
+        from starlette.concurrency import run_in_threadpool
+
+        return await run_in_threadpool(
+            _answer,
+            svc(request),
+            query,
+            request.headers.get("accept"),
+            params.get("default-graph-uri"),
+            params.get("named-graph-uri"),
+        )
+
+
+def _answer(
+    services: Services, query: str, accept: str | None, default: list[str] | None, named: list[str] | None
+) -> Response:
+    from server.sparql import negotiate
+
+    chosen: dict[str, str] = {}
+
+    def choose(kind: str) -> Any:
+        media, fmt = negotiate(kind, accept)
+        chosen["media"] = media
+        return fmt
+
+    body = services.ws.store.serialize(
+        query, choose, timeout=SPARQL_TIMEOUT_S, default_graphs=default, named_graphs=named
+    )
+    return Response(content=body, media_type=chosen["media"], headers={"Vary": "Accept"})
+
+
+# ------------------------------------------------------------------ errors
+def _problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+    return JSONResponse(
+        {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra},
+        status_code=status,
+        media_type=PROBLEM,
+    )
+
+
+def _install_errors(app: FastAPI) -> None:
+    @app.exception_handler(CkgError)
+    async def ckg_error(_request: Request, exc: CkgError) -> JSONResponse:
+        return _problem(exc.http_status, type(exc).__name__, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"where": ".".join(str(p) for p in e.get("loc", ())), "problem": e.get("msg", "")} for e in exc.errors()
+        ]
+        detail = "; ".join(f"{e['where']}: {e['problem']}" for e in errors) or "invalid request"
+        return _problem(422, "Invalid parameters", detail, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        title = {404: "Not found", 405: "Method not allowed", 413: "Body too large"}.get(exc.status_code, "Error")
+        resp = _problem(exc.status_code, title, str(exc.detail))
+        resp.headers.update(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names only the first matching route's methods; /sparql has a GET and a POST route.
+            path = request.url.path
+            allowed = {
+                m
+                for r in request.app.routes
+                if getattr(r, "path_regex", None) and r.path_regex.match(path)
+                for m in (getattr(r, "methods", None) or ())
+            }
+            resp.headers["Allow"] = ", ".join(sorted(allowed))
+        return resp
+
+    @app.exception_handler(Exception)
+    async def bug(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return _problem(500, "Internal error", f"{type(exc).__name__}: {exc}")
+
+
+class BodyLimit:
+    """Refuse request bodies over ``limit`` bytes with 413, whether or not they declare a length."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await _problem(413, "Body too large", f"request bodies are limited to {self.limit} bytes")(
+                scope, receive, send
+            )
+            return
+        seen = 0
+
+        async def limited() -> dict:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    # An HTTPException, so the app's own handler answers it as problem+json.
+                    raise StarletteHTTPException(413, f"request bodies are limited to {self.limit} bytes")
+            return message
+
+        await self.app(scope, limited, send)

@@ -1,0 +1,86 @@
+"""The MCP server (stdio): ckg's library functions as tools an assistant can call.
+
+Each tool is a thin call into the same objects the HTTP API uses; a ckg error
+becomes a tool error whose message says what to change, never a crash.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ckg.config import Settings
+from ckg.errors import CkgError
+
+
+def create_server(settings: Settings | None = None) -> Any:
+    from mcp.server import MCPServer
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    from server.app import Services
+
+    state: dict[str, Services] = {}
+
+    def services() -> Services:
+        if "s" not in state:
+            state["s"] = Services(settings or Settings())
+        return state["s"]
+
+    def call(fn: Any) -> Any:
+        try:
+            return fn()
+        except CkgError as exc:
+            raise ToolError(str(exc)) from None
+
+    mcp = MCPServer(
+        "ckg",
+        instructions=(
+            "A knowledge graph of machine-learning curriculum concepts. Search concepts, read one with its "
+            "prerequisites and sources, find what a learner is missing for a target, get a learning path, get a "
+            "cited context pack for a question (cite its [C#] markers and file:line sources), or run SPARQL "
+            "(prefixes ckg, skos, rdf, rdfs, xsd, prov, dcterms, schema, owl are predeclared)."
+        ),
+    )
+
+    @mcp.tool()
+    def search_concepts(query: str, k: int = 10, mode: str = "hybrid") -> dict[str, Any]:
+        """Find concepts matching a query (words, a question or an acronym). mode: hybrid, dense or lexical."""
+        if mode not in ("hybrid", "dense", "lexical"):
+            raise ToolError("mode must be hybrid, dense or lexical")
+        hits = call(lambda: services().search.search(query, mode=mode, k=k))  # type: ignore[arg-type]
+        return {"query": query, "hits": [h.model_dump() for h in hits]}
+
+    @mcp.tool()
+    def get_concept(concept: str) -> dict[str, Any]:
+        """One concept by id, IRI or label: definition, layer, minutes, prerequisites, sources (file and line)."""
+        s = services()
+        cat = s.ws.catalog
+        c = call(lambda: cat.get(concept))
+        doc = c.document(cat.iri(c.id))
+        doc["prerequisites"] = [{"id": p.target, "label": cat.concepts[p.target].label} for p in c.prerequisites]
+        doc["dependents"] = sorted(s.ws.graph.g.predecessors(c.id))
+        return doc
+
+    @mcp.tool()
+    def find_gaps(targets: list[str], known: list[str] | None = None, asserted_only: bool = False) -> dict[str, Any]:
+        """What a learner is missing before the targets (ids, labels or free text), foundations first, with minutes."""
+        finder = services().gap_finder(asserted_only)
+        return call(lambda: finder.gap(targets, finder.known_set(known or []))).model_dump()
+
+    @mcp.tool()
+    def learning_path(target: str, asserted_only: bool = False) -> dict[str, Any]:
+        """The full ordered learning path from foundations to a target concept."""
+        return call(lambda: services().gap_finder(asserted_only).path(target)).model_dump()
+
+    @mcp.tool()
+    def context_pack(question: str, budget: int = 1500) -> dict[str, Any]:
+        """Concepts that answer a question, with citations to source file and line, within a token budget."""
+        return call(lambda: services().context.build(question, budget=budget)).model_dump()
+
+    @mcp.tool()
+    def sparql_query(query: str, limit: int = 200) -> dict[str, Any]:
+        """Run a read-only SPARQL query over the knowledge graph (union of all named graphs by default)."""
+        if not 1 <= limit <= 10_000:
+            raise ToolError("limit must be between 1 and 10000")
+        return call(lambda: services().ws.store.query(query, limit=limit, timeout=10.0)).to_json()
+
+    return mcp

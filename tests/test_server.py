@@ -1,0 +1,267 @@
+"""The HTTP API and SPARQL endpoint, driven over real loopback HTTP by real clients.
+
+httpx for every /v1 route, SPARQLWrapper and rdflib's SPARQLStore for /sparql,
+plus bad input of every kind (each must be a 4xx problem+json, never a 500)
+and a bounded concurrent load run with zero errors.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def client(live_server):
+    with httpx.Client(base_url=live_server, timeout=30) as c:
+        yield c
+
+
+def problem(resp: httpx.Response, status: int) -> dict:
+    assert resp.status_code == status, resp.text
+    assert resp.headers["content-type"].startswith("application/problem+json")
+    doc = resp.json()
+    assert doc["status"] == status and doc["detail"]
+    return doc
+
+
+# ------------------------------------------------------------------- /v1
+def test_health_reports_the_manifest(client):
+    doc = client.get("/v1/health").json()
+    assert doc["status"] == "ok" and doc["concepts"] == 1199
+    assert doc["index"]["model"] == "all-MiniLM-L6-v2" and doc["index"]["count"] == 1199
+    assert doc["build"]["edges"] == 406 and doc["build"]["inference"]["edges"] > 1000
+
+
+def test_search(client):
+    doc = client.get("/v1/search", params={"q": "LoRA", "k": 3}).json()
+    assert doc["hits"][0]["id"] == "low-rank-adaptation" and len(doc["hits"]) == 3
+    doc = client.get("/v1/search", params={"q": "gradient", "mode": "lexical", "layer": "1", "k": 5}).json()
+    assert doc["hits"] and all(h["layer"] == "1" for h in doc["hits"])
+
+
+def test_similar_and_concepts(client):
+    doc = client.get("/v1/similar/Fisher Information", params={"k": 5}).json()
+    assert len(doc["hits"]) == 5 and doc["query"] == "fisher-information"
+    c = client.get("/v1/concepts/Fisher Information").json()
+    assert c["id"] == "fisher-information" and c["layer"] == "0B" and c["minutes"] == 55
+    assert [p["id"] for p in c["prerequisites"]] == ["maximum-likelihood-estimation"]
+    assert c["prerequisites"][0]["file"] == "theory-library.txt"
+    assert "cramer-rao-bound" in c["dependents"]
+    assert {"id", "iri", "label", "alt_labels", "definition", "layer", "tier", "minutes", "level", "modules"} <= set(c)
+    listing = client.get("/v1/concepts", params={"layer": "0B", "limit": 5}).json()
+    assert listing["total"] == 18 and len(listing["concepts"]) == 5
+
+
+def test_gap_path_and_context(client):
+    plan = client.post(
+        "/v1/gap", json={"targets": ["Cramér-Rao Bound"], "known": ["Maximum Likelihood Estimation"]}
+    ).json()
+    assert [i["id"] for i in plan["missing"]] == ["fisher-information"] and plan["total_minutes"] == 55
+    path = client.get("/v1/path", params={"target": "Fisher Information"}).json()
+    assert [i["id"] for i in path["missing"]][-1] == "maximum-likelihood-estimation"
+    assert len(path["missing"]) == 5 and path["total_minutes"] == 250
+    bm25 = client.get("/v1/path", params={"target": "BM25", "asserted_only": True}).json()
+    assert bm25["missing"] == [] and bm25["asserted_only"]
+    pack = client.post("/v1/context", json={"question": "what is double descent", "budget": 800}).json()
+    assert pack["items"][0]["id"] == "double-descent" and "[C1]" in pack["markdown"]
+    assert pack["tokens_used"] <= 800 and pack["fingerprint"].startswith("sha256:")
+    assert {"file": "theory-library.txt", "line": 823, "title": "Double Descent"} in pack["items"][0]["citations"]
+
+
+# ------------------------------------------------------------- bad input
+@pytest.mark.parametrize(
+    ("method", "url", "kwargs", "status"),
+    [
+        ("get", "/v1/search", {"params": {"q": ""}}, 422),
+        ("get", "/v1/search", {"params": {"q": "x" * 2001}}, 422),
+        ("get", "/v1/search", {"params": {"q": "svd", "k": 0}}, 422),
+        ("get", "/v1/search", {"params": {"q": "svd", "k": 101}}, 422),
+        ("get", "/v1/search", {"params": {"q": "svd", "mode": "psychic"}}, 422),
+        ("get", "/v1/search", {"params": {"q": "   "}}, 400),
+        ("get", "/v1/similar/no-such-concept-anywhere", {}, 404),
+        ("get", "/v1/concepts/no-such-concept-anywhere", {}, 404),
+        ("post", "/v1/gap", {"content": b"{not json", "headers": {"content-type": "application/json"}}, 422),
+        ("post", "/v1/gap", {"json": {"targets": []}}, 422),
+        ("post", "/v1/gap", {"json": {"targets": ["VC Dimension"], "known": ["no such thing at all"]}}, 404),
+        ("post", "/v1/gap", {"json": {"targets": ["VC Dimension"], "up_to_layer": "9"}}, 400),
+        ("post", "/v1/gap", {"json": {"targets": ["VC Dimension"], "min_confidence": 2}}, 422),
+        ("post", "/v1/context", {"json": {"question": "svd", "budget": 10}}, 422),
+        ("post", "/v1/context", {"content": b"x" * 2_000_000, "headers": {"content-type": "application/json"}}, 413),
+        ("get", "/v1/nowhere", {}, 404),
+        ("delete", "/v1/search", {}, 405),
+    ],
+)
+def test_bad_input_is_a_4xx_problem(client, method, url, kwargs, status):
+    problem(getattr(client, method)(url, **kwargs), status)
+
+
+def test_oversized_body_without_length_is_refused(client):
+    def chunks():
+        for _ in range(120):
+            yield b"x" * 10_000
+
+    resp = client.post("/v1/context", content=chunks(), headers={"content-type": "application/json"})
+    problem(resp, 413)
+    assert client.get("/v1/health").status_code == 200
+
+
+# ----------------------------------------------------------------- SPARQL
+SELECT = "SELECT ?p WHERE { <https://ckg.example.org/concept/fisher-information> ckg:requires ?p }"
+CONSTRUCT = (
+    "CONSTRUCT { ?c ckg:requires ?p } WHERE { BIND(<https://ckg.example.org/concept/cramer-rao-bound> AS ?c) "
+    "?c ckg:requires+ ?p }"
+)
+
+
+def test_sparqlwrapper_json_and_xml(live_server):
+    from SPARQLWrapper import JSON, XML, SPARQLWrapper
+
+    sw = SPARQLWrapper(f"{live_server}/sparql")
+    sw.setQuery("PREFIX ckg: <https://w3id.org/ckg/vocab#> " + SELECT)
+    sw.setReturnFormat(JSON)
+    rows = sw.query().convert()["results"]["bindings"]
+    assert [r["p"]["value"] for r in rows] == ["https://ckg.example.org/concept/maximum-likelihood-estimation"]
+    sw.setReturnFormat(XML)
+    doc = sw.query().convert()
+    assert "maximum-likelihood-estimation" in doc.toxml()
+    sw.setMethod("POST")
+    sw.setReturnFormat(JSON)
+    assert sw.query().convert()["results"]["bindings"] == rows
+
+
+def test_rdflib_sparqlstore(live_server):
+    from rdflib import Graph
+    from rdflib.plugins.stores.sparqlstore import SPARQLStore
+
+    store = SPARQLStore(query_endpoint=f"{live_server}/sparql", returnFormat="json")
+    rows = list(Graph(store).query("PREFIX ckg: <https://w3id.org/ckg/vocab#> " + SELECT))
+    assert [str(r[0]) for r in rows] == ["https://ckg.example.org/concept/maximum-likelihood-estimation"]
+    ask = Graph(store).query("ASK { ?c <https://w3id.org/ckg/vocab#stub> true }")
+    assert ask.askAnswer is True
+
+
+RDFLIB_FORMAT = {
+    "text/turtle": "turtle",
+    "application/n-triples": "nt",
+    "application/ld+json": "json-ld",
+    "application/rdf+xml": "xml",
+}
+
+
+@pytest.mark.parametrize(
+    ("accept", "ctype"),
+    [
+        ("text/turtle", "text/turtle"),
+        ("application/n-triples", "application/n-triples"),
+        ("application/ld+json", "application/ld+json"),
+        ("application/rdf+xml", "application/rdf+xml"),
+    ],
+)
+def test_construct_formats_parse_to_the_closure(client, accept, ctype):
+    from rdflib import Graph
+
+    resp = client.get("/sparql", params={"query": CONSTRUCT}, headers={"accept": accept})
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith(ctype)
+    assert resp.headers["vary"] == "Accept"
+    g = Graph().parse(
+        data=resp.content,
+        format=RDFLIB_FORMAT[ctype],
+    )
+    assert len(g) == 6  # Cramér-Rao requires 6 concepts transitively
+
+
+@pytest.mark.parametrize(
+    ("accept", "ctype", "check"),
+    [
+        ("text/csv", "text/csv", lambda t: t.splitlines()[0] == "p"),
+        ("text/tab-separated-values", "text/tab-separated-values", lambda t: t.splitlines()[0] == "?p"),
+        ("application/sparql-results+json", "application/sparql-results+json", lambda t: json.loads(t)["head"]),
+        ("application/sparql-results+xml", "application/sparql-results+xml", lambda t: "<sparql" in t),
+        ("text/csv;q=0.5, application/sparql-results+xml;q=0.9", "application/sparql-results+xml", lambda t: 1),
+        ("*/*", "application/sparql-results+json", lambda t: 1),
+        (None, "application/sparql-results+json", lambda t: 1),
+    ],
+)
+def test_select_content_negotiation(client, accept, ctype, check):
+    headers = {"accept": accept} if accept else {}
+    resp = client.get("/sparql", params={"query": SELECT}, headers=headers)
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith(ctype)
+    assert check(resp.text)
+
+
+def test_form_and_direct_post(client):
+    direct = client.post("/sparql", content=SELECT, headers={"content-type": "application/sparql-query"})
+    form = client.post("/sparql", data={"query": SELECT})
+    assert direct.status_code == form.status_code == 200
+    assert direct.json() == form.json()
+
+
+def test_default_graph_uri_narrows_the_default_graph(client):
+    q = "SELECT (COUNT(*) AS ?n) WHERE { ?a ckg:requires ?b }"
+    merged = client.get(
+        "/sparql", params={"query": q, "default-graph-uri": "https://ckg.example.org/graph/merged"}
+    ).json()
+    inferred = client.get(
+        "/sparql", params={"query": q, "default-graph-uri": "https://ckg.example.org/graph/inferred"}
+    ).json()
+    assert merged["results"]["bindings"][0]["n"]["value"] == "406"
+    assert inferred["results"]["bindings"][0]["n"]["value"] == "0"
+
+
+def test_sparql_errors(client):
+    doc = problem(client.get("/sparql", params={"query": "SELECT ?x WHERE { ?x"}), 400)
+    assert "syntax error" in doc["detail"]
+    problem(client.get("/sparql", params={"query": SELECT}, headers={"accept": "image/png"}), 406)
+    problem(client.get("/sparql", params={"query": "ASK { ?s ?p ?o }"}, headers={"accept": "text/csv"}), 406)
+    problem(client.post("/sparql", data={"update": "INSERT DATA { <a:b> <a:c> <a:d> }"}), 403)
+    problem(
+        client.post(
+            "/sparql",
+            content="INSERT DATA { <a:b> <a:c> <a:d> }",
+            headers={"content-type": "application/sparql-update"},
+        ),
+        403,
+    )
+    problem(client.get("/sparql", params={"query": "INSERT DATA { <a:b> <a:c> <a:d> }"}), 400)
+    problem(client.post("/sparql", content="SELECT * {}", headers={"content-type": "text/plain"}), 415)
+    problem(client.get("/sparql"), 422)
+    assert client.get("/sparql", params={"query": "ASK { <a:b> <a:c> <a:d> }"}).json()["boolean"] is False
+
+
+# ------------------------------------------------------------------- load
+def test_bounded_concurrent_load_has_no_errors(live_server):
+    """8 clients for 3 s, alternating search, gap, path and SPARQL: every answer a 200."""
+    stop = time.monotonic() + 3.0
+    counts = {"ok": 0, "bad": 0}
+    lock = threading.Lock()
+
+    def worker(n: int) -> None:
+        with httpx.Client(base_url=live_server, timeout=30) as c:
+            i = 0
+            while time.monotonic() < stop:
+                i += 1
+                match (n + i) % 4:
+                    case 0:
+                        r = c.get("/v1/search", params={"q": f"attention variant {i}"})
+                    case 1:
+                        r = c.post("/v1/gap", json={"targets": ["Double Descent"]})
+                    case 2:
+                        r = c.get("/v1/path", params={"target": "Fisher Information"})
+                    case _:
+                        r = c.get("/sparql", params={"query": SELECT})
+                with lock:
+                    counts["ok" if r.status_code == 200 else "bad"] += 1
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert counts["bad"] == 0 and counts["ok"] > 40
