@@ -138,8 +138,11 @@ class SearchService:
 
         if mode == "hybrid":
             anchors = sorted(evidence, key=lambda c: -fused(evidence[c]))[:3]
+            # The graph arm surfaces neighbours the text arms missed; it does not re-rank what
+            # they found (a prerequisite of the top hit must not outrank an exact match).
             for rank, (cid, anchor) in enumerate(self._graph_arm(anchors), start=1):
-                evidence.setdefault(cid, {})["graph"] = ArmEvidence(rank=rank, score=0.0, anchor=anchor)
+                if cid not in evidence:
+                    evidence[cid] = {"graph": ArmEvidence(rank=rank, score=0.0, anchor=anchor)}
         ranked = sorted(evidence, key=lambda c: (c not in pinned, -fused(evidence[c]), c))
         hits: list[SearchHit] = []
         for cid in ranked:

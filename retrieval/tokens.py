@@ -32,6 +32,7 @@ class WordPieceCounter(TokenCounter):
 
         self._tok = Tokenizer.from_file(str(tokenizer_json))
         self._tok.no_truncation()
+        self._tok.no_padding()  # the shipped tokenizer pads to 128, which would count every text as >= 128
         self.name = f"wordpiece:{model}"
 
     def count(self, text: str) -> int:

@@ -33,6 +33,7 @@ def create_server(settings: Settings | None = None) -> Any:
 
     mcp = MCPServer(
         "ckg",
+        log_level="WARNING",
         instructions=(
             "A knowledge graph of machine-learning curriculum concepts. Search concepts, read one with its "
             "prerequisites and sources, find what a learner is missing for a target, get a learning path, get a "

@@ -1,0 +1,64 @@
+"""`ckg mcp` driven by the official `mcp` client over stdio: list the tools, call each one."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+TOOLS = {"search_concepts", "get_concept", "find_gaps", "learning_path", "context_pack", "sparql_query"}
+
+
+def _payload(result) -> dict:
+    assert not result.is_error, result.content
+    if result.structured_content:
+        return result.structured_content.get("result", result.structured_content)
+    return json.loads(result.content[0].text)
+
+
+def test_mcp_tools_over_stdio(indexed):
+    from mcp import Client, StdioServerParameters
+
+    home = indexed[0].settings.home
+    ckg = str(Path(sys.executable).parent / "ckg")
+    params = StdioServerParameters(
+        command=ckg, args=["mcp", "--home", str(home)], env={**os.environ, "HF_HUB_OFFLINE": "1"}
+    )
+
+    async def session() -> dict:
+        out: dict = {}
+        async with Client(params) as client:
+            out["tools"] = {t.name for t in (await client.list_tools()).tools}
+            call = client.call_tool
+            out["search"] = _payload(await call("search_concepts", {"query": "LoRA", "k": 3}))
+            out["concept"] = _payload(await call("get_concept", {"concept": "Fisher Information"}))
+            out["gap"] = _payload(
+                await call("find_gaps", {"targets": ["Cramér-Rao Bound"], "known": ["Maximum Likelihood Estimation"]})
+            )
+            out["path"] = _payload(await call("learning_path", {"target": "Fisher Information"}))
+            out["context"] = _payload(await call("context_pack", {"question": "what is double descent", "budget": 600}))
+            out["sparql"] = _payload(
+                await call("sparql_query", {"query": "SELECT (COUNT(*) AS ?n) WHERE { ?a ckg:requires ?b }"})
+            )
+            out["missing"] = await call("get_concept", {"concept": "no such concept anywhere"})
+            out["bad_sparql"] = await call("sparql_query", {"query": "SELECT ?x WHERE {"})
+        return out
+
+    out = asyncio.run(asyncio.wait_for(session(), timeout=180))
+    assert out["tools"] == TOOLS
+    assert out["search"]["hits"][0]["id"] == "low-rank-adaptation"
+    assert out["concept"]["id"] == "fisher-information" and out["concept"]["prerequisites"][0]["id"] == (
+        "maximum-likelihood-estimation"
+    )
+    assert [i["id"] for i in out["gap"]["missing"]] == ["fisher-information"]
+    assert len(out["path"]["missing"]) == 5 and out["path"]["total_minutes"] == 250
+    assert out["context"]["items"][0]["id"] == "double-descent" and "[C1]" in out["context"]["markdown"]
+    assert out["sparql"]["results"]["bindings"][0]["n"]["value"] == "406"
+    assert out["missing"].is_error and "no concept" in out["missing"].content[0].text
+    assert out["bad_sparql"].is_error and "syntax error" in out["bad_sparql"].content[0].text
