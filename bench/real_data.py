@@ -167,7 +167,7 @@ def queries(ws, repeats: int = 20) -> list[Figure]:
         )
     from retrieval.gap import GapFinder
 
-    finder = GapFinder(ws)
+    finder = GapFinder(ws, search=svc)
     known = finder.known_set(["Common Probability Distributions"])
     samples = [x * 1000 for x in repeat(lambda: finder.gap(["Double Descent"], known), repeats * 5)]
     p = percentiles(samples)
@@ -188,6 +188,25 @@ def queries(ws, repeats: int = 20) -> list[Figure]:
             "ms",
             samples,
             "python -m bench.run",
+            extra={"p50": p["p50"], "p95": p["p95"]},
+        )
+    )
+    from retrieval.context import ContextBuilder
+
+    builder = ContextBuilder(ws, svc)
+    samples = []
+    for _ in range(max(1, repeats // 4)):
+        for q in qs:
+            t = time.perf_counter()
+            builder.build(q, budget=1500)
+            samples.append((time.perf_counter() - t) * 1000)
+    p = percentiles(samples)
+    figs.append(
+        Figure(
+            "context pack (budget 1500, k=8)",
+            "ms",
+            samples,
+            "ckg context QUESTION",
             extra={"p50": p["p50"], "p95": p["p95"]},
         )
     )

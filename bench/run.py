@@ -63,6 +63,16 @@ def main() -> None:
                 "The same queries over the same dataset; rdflib's engine in-process.",
             )
         )
+        print("HTTP under load …", file=sys.stderr)
+        from bench import serving
+
+        sections.append(
+            table(
+                "HTTP API under concurrent load (loopback)",
+                serving.concurrent(settings),
+                "A real uvicorn server in the bench process; 8 httpx clients, 40 requests each, after a warm-up.",
+            )
+        )
         print("inference quality …", file=sys.stderr)
         from bench import inference
 
@@ -89,6 +99,11 @@ def main() -> None:
             sections.append("\n".join(lines) + "\n")
         except Exception as exc:
             sections.append(f"## Search quality\n\nnot measured: {exc}\n")
+    sizes = tuple(int(x) for x in os.environ.get("CKG_BENCH_SIZES", "1000,10000,100000").split(","))
+    print(f"synthetic scaling {sizes} …", file=sys.stderr)
+    from bench import synthetic
+
+    sections.append(synthetic.section(sizes))
     header = (
         "# Benchmarks\n\n"
         f"Machine: {real_data.machine()}.\n\n"
