@@ -29,6 +29,9 @@ class Segment:
     quality: str
 
 
+CACHE = 200_000
+
+
 class Segmenter:
     """Splits glued slug lines given a matcher and a word vocabulary.
 
@@ -36,12 +39,13 @@ class Segmenter:
     """
 
     def __init__(self, matcher: Callable[[str], str | None], vocabulary: frozenset[str]) -> None:
-        self._matcher = lru_cache(maxsize=None)(matcher)
+        self._matcher = lru_cache(maxsize=CACHE)(matcher)
         self._vocabulary = vocabulary
-        # Tokens and slugs recur across lines and cut positions: cache per string.
-        self._known = lru_cache(maxsize=None)(self._known)  # type: ignore[method-assign]
-        self._looks_glued = lru_cache(maxsize=None)(self._looks_glued)  # type: ignore[method-assign]
-        self._cost = lru_cache(maxsize=None)(self._cost)  # type: ignore[method-assign]
+        # Tokens and slugs recur across lines and cut positions: cache per string, bounded
+        # (every line contributes ~L^2/2 substrings; unbounded caches grew to GBs at 10k topics).
+        self._known = lru_cache(maxsize=CACHE)(self._known)  # type: ignore[method-assign]
+        self._looks_glued = lru_cache(maxsize=CACHE)(self._looks_glued)  # type: ignore[method-assign]
+        self._cost = lru_cache(maxsize=CACHE)(self._cost)  # type: ignore[method-assign]
 
     def _known(self, token: str) -> bool:
         return token in self._vocabulary or stem(token) in self._vocabulary

@@ -45,6 +45,17 @@ def concept_matches(
     return not (module and fold(module) not in {fold(m) for m in c.modules})
 
 
+_LINK_PROPS = {
+    CKG.linkSource: "s",
+    CKG.inferredProperty: "prop",
+    CKG.linkTarget: "t",
+    RDF.value: "v",
+    CKG.method: "method",
+    CKG.confidence: "conf",
+    CKG.evidence: "ev",
+}
+
+
 class Catalog:
     """All concepts of a build, indexed for lookup."""
 
@@ -141,16 +152,21 @@ class Catalog:
     def _load_inferred(self) -> None:
         """Inferred facts from the inferred graph, attached to their concepts (never to asserted fields)."""
         self.path_links: list[tuple[str, str, float]] = []
-        res = self.store.query(
-            f"""SELECT ?s ?prop ?t ?v ?method ?conf ?ev WHERE {{ GRAPH <{self.iris.graph(INFERRED)}> {{
-                 ?l a ckg:InferredLink ; ckg:linkSource ?s ; ckg:inferredProperty ?prop ;
-                    ckg:method ?method ; ckg:confidence ?conf .
-                 OPTIONAL {{ ?l ckg:linkTarget ?t }} OPTIONAL {{ ?l rdf:value ?v }} OPTIONAL {{ ?l ckg:evidence ?ev }}
-               }} }}""",
-            limit=10**7,
-        )
+        # Read the graph's quads directly (no SPARQL join): this runs on every cold start.
+        node = ox.NamedNode(self.iris.graph(INFERRED))
+        links: dict[str, dict[str, ox.Term]] = defaultdict(dict)
+        wanted = {str(p): name for p, name in _LINK_PROPS.items()}
+        for q in self.store.store.quads_for_pattern(None, None, None, node):
+            name = wanted.get(q.predicate.value)
+            if name is not None:
+                links[q.subject.value][name] = q.object
+        rows = [
+            (d["s"], d["prop"], d.get("t"), d.get("v"), d["method"], d["conf"], d.get("ev"))
+            for d in links.values()
+            if {"s", "prop", "method", "conf"} <= d.keys()
+        ]
         layer_prefix = self.iris.layer("")
-        for s, prop, t, v, method, conf, ev in res.rows:
+        for s, prop, t, v, method, conf, ev in rows:
             kind = prop.value
             fact = {"confidence": float(conf.value), "method": method.value, "evidence": ev.value if ev else ""}
             if kind == str(CKG.aboutConcept):
