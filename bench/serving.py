@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from typing import Any
@@ -18,30 +17,6 @@ QUERIES = [
     "concentration inequalities for sums",
 ]
 GAP_TARGETS = ["Double Descent", "Cramér-Rao Bound", "Transformer Architecture", "BM25", "Batch Normalization"]
-
-
-def _serve(settings: Any) -> tuple[Any, threading.Thread, str]:
-    import uvicorn
-
-    from server.app import Services, create_app, uvicorn_config
-
-    app = create_app(settings, Services(settings))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn_config(app, "127.0.0.1", port))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    import httpx
-
-    for _ in range(400):
-        try:
-            if httpx.get(f"{url}/v1/health", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.05)
-    return server, thread, url
 
 
 def _load(url: str, request: Any, per_client: int) -> tuple[list[float], int, float]:
@@ -72,9 +47,10 @@ def _load(url: str, request: Any, per_client: int) -> tuple[list[float], int, fl
 
 
 def concurrent(settings: Any, per_client: int = 40) -> list[Figure]:
-    server, thread, url = _serve(settings)
+    from server.app import Services, create_app, running
+
     figs = []
-    try:
+    with running(create_app(settings, Services(settings))) as url:
         cases = {
             "/v1/search (hybrid, k=10)": lambda c, i: c.get("/v1/search", params={"q": QUERIES[i % len(QUERIES)]}),
             "/v1/gap (1 target)": lambda c, i: c.post("/v1/gap", json={"targets": [GAP_TARGETS[i % len(GAP_TARGETS)]]}),
@@ -93,7 +69,4 @@ def concurrent(settings: Any, per_client: int = 40) -> list[Figure]:
                     extra={"p50": p["p50"], "p99": p["p99"]},
                 )
             )
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
     return figs

@@ -94,6 +94,8 @@ def build(
             catalog.add_inferred(inference.quads)
         data = to_nquads(quads)
         (stage / "dataset.nq").write_bytes(data)
+        snapshot = catalog.snapshot()
+        (stage / "catalog.json").write_bytes(snapshot)
         (stage / "report.json").write_text(report.model_dump_json(indent=2), "utf-8")
         manifest = {
             "ckg_version": __version__,
@@ -105,6 +107,7 @@ def build(
             "concepts": report.concepts,
             "edges": report.edges,
             "inference": inference.summary if inference else None,
+            "catalog_sha256": hashlib.sha256(snapshot).hexdigest(),
         }
         (stage / "build.json").write_text(json.dumps(manifest, indent=2), "utf-8")
         from kg.export import write_parquet
@@ -180,6 +183,12 @@ class Workspace:
 
     @cached_property
     def catalog(self) -> Catalog:
+        """From the build's catalog snapshot when it is the one this build wrote, else from the graph."""
+        path = self.settings.home / "catalog.json"
+        if path.exists():
+            data = path.read_bytes()
+            if hashlib.sha256(data).hexdigest() == self.manifest.get("catalog_sha256"):
+                return Catalog.from_snapshot(data, self.base_iri)
         return Catalog(self.store, self.base_iri)
 
     @cached_property

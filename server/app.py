@@ -10,8 +10,8 @@ leaves the server up.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs
 
@@ -254,6 +254,41 @@ def uvicorn_config(app: FastAPI, host: str = "127.0.0.1", port: int = 8000) -> A
     return uvicorn.Config(
         app, host=host, port=port, log_level="warning", h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES
     )
+
+
+@contextmanager
+def running(app: FastAPI, host: str = "127.0.0.1", port: int = 0, startup_s: float = 60.0) -> Iterator[str]:
+    """Serve ``app`` on a background thread (a free loopback port by default); yields its base URL.
+
+    For tests, benchmarks and embedding: a real uvicorn server, real sockets.
+    """
+    import socket
+    import threading
+    import time
+
+    import httpx
+    import uvicorn
+
+    if port == 0:
+        with socket.socket() as sock:
+            sock.bind((host, 0))
+            port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn_config(app, host, port))
+    thread = threading.Thread(target=server.run, daemon=True, name="ckg-server")
+    thread.start()
+    url = f"http://{host}:{port}"
+    deadline = time.monotonic() + startup_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/v1/health", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.05)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 # ------------------------------------------------------------------ SPARQL

@@ -80,30 +80,8 @@ def search_service(indexed):
 @pytest.fixture(scope="session")
 def live_server(indexed):
     """A real uvicorn server on a free loopback port, serving the indexed build (model loaded once)."""
-    import socket
-    import threading
-    import time
+    from server.app import Services, create_app, running
 
-    import httpx
-    import uvicorn
-
-    from server.app import Services, create_app, uvicorn_config
-
-    ws = indexed[0]
-    app = create_app(ws.settings, Services(ws.settings))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn_config(app, "127.0.0.1", port))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            if httpx.get(f"{url}/v1/health", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.05)
-    yield url
-    server.should_exit = True
-    thread.join(timeout=10)
+    settings = indexed[0].settings
+    with running(create_app(settings, Services(settings))) as url:
+        yield url
