@@ -15,6 +15,7 @@ and isomorphism checks.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from pyoxigraph import Literal, NamedNode, Quad
 from rdflib import DCTERMS, PROV, RDF, RDFS, SKOS, XSD
@@ -22,9 +23,11 @@ from rdflib import DCTERMS, PROV, RDF, RDFS, SKOS, XSD
 from ingest.concepts import Concept
 from ingest.pipeline import Ingest
 from ingest.records import LAYERS, SOURCE_FILES, ModuleRecord, PathRecord
-from kg.infer import Inference, PathLink
 from kg.iris import INFERRED, MERGED, Iris
 from ontology.namespace import CKG, SCHEMA
+
+if TYPE_CHECKING:  # kg.infer pulls in numpy; building quads for a plain rebuild does not need it
+    from kg.infer import Inference, PathLink
 
 _N: dict[str, NamedNode] = {}
 

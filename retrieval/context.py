@@ -90,7 +90,7 @@ class ContextBuilder:
     """Search + planning graph + token counter, loaded once (the server keeps one)."""
 
     def __init__(self, workspace: Any, search: Any = None, counter: TokenCounter | None = None) -> None:
-        from kg.infer import USE_THRESHOLD
+        from kg.graph import USE_THRESHOLD
         from retrieval.service import SearchService
 
         self.ws = workspace

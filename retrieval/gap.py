@@ -6,7 +6,7 @@ learner who knows "VC Dimension" is taken to know what it rests on). Ordered
 foundations first: a topological order whose ties break by layer, then id.
 
 Plans run over asserted edges plus inferred ones at or above a confidence
-(``kg.infer.USE_THRESHOLD`` unless told otherwise); anything that rests on an
+(``kg.graph.USE_THRESHOLD`` unless told otherwise); anything that rests on an
 inference says so (``inferred``, ``confidence``, ``layer_inferred``,
 ``minutes_inferred``), and ``asserted_only`` turns inference off.
 """
@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 
 from ckg.errors import CkgError, ConceptNotFoundError
 from ingest.records import LAYERS
+from kg.graph import USE_THRESHOLD
 
 if TYPE_CHECKING:
     from retrieval.service import SearchService
@@ -67,8 +68,6 @@ class GapFinder:
         min_confidence: float | None = None,
         search: SearchService | None = None,
     ) -> None:
-        from kg.infer import USE_THRESHOLD
-
         if search is not None:
             self.__dict__["search"] = search  # share an already loaded service (the server's)
         self.ws = workspace
