@@ -50,10 +50,6 @@ def _workspace(home: Path | None):
     return Workspace(_settings(home))
 
 
-def concept_json(concept: Any, iri: str) -> dict[str, Any]:
-    return concept.document(iri)
-
-
 @app.command()
 def ingest(
     sources: Annotated[Path | None, typer.Option(help="Directory with the five source documents.")] = None,
@@ -116,7 +112,7 @@ def concepts(
     """List concepts."""
     ws = _workspace(home)
     cat = ws.catalog
-    rows = [concept_json(c, cat.iri(c.id)) for c in cat.filter(source, layer, module, stubs)]
+    rows = [c.document(cat.iri(c.id)) for c in cat.filter(source, layer, module, stubs)]
     emit(rows, fmt, CONCEPT_COLUMNS)
 
 
@@ -131,7 +127,7 @@ def show(
     cat = ws.catalog
     c = resolve_concept(ws, concept)
     unlocks = sorted(ws.graph.dependents(c.id))
-    doc = concept_json(c, cat.iri(c.id))
+    doc = c.document(cat.iri(c.id))
     doc["prerequisites"] = [
         {"id": p.target, "label": cat.concepts[p.target].label, "slug": p.slug, "method": p.method, "line": p.line}
         for p in c.prerequisites
@@ -380,7 +376,7 @@ def next_up(
     ws = _workspace(home)
     finder = GapFinder(ws, asserted_only=asserted_only, min_confidence=min_confidence)
     ready = finder.next_up(finder.known_set(known, known_file, up_to_layer))
-    emit([concept_json(ws.catalog.concepts[c], ws.catalog.iri(c)) for c in ready], fmt, CONCEPT_COLUMNS)
+    emit([ws.catalog.concepts[c].document(ws.catalog.iri(c)) for c in ready], fmt, CONCEPT_COLUMNS)
 
 
 @app.command()

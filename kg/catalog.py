@@ -185,7 +185,7 @@ class Catalog:
     def _load_inferred(self) -> None:
         """Inferred facts from the inferred graph, attached to their concepts (never to asserted fields)."""
         self.path_links = []
-        # Read the graph's quads directly (no SPARQL join): this runs on every cold start.
+        # Read the graph's quads directly: one pass, no SPARQL join over ~20k link nodes.
         node = ox.NamedNode(self.iris.graph(INFERRED))
         links: dict[str, dict[str, ox.Term]] = defaultdict(dict)
         wanted = {str(p): name for p, name in _LINK_PROPS.items()}
@@ -193,32 +193,33 @@ class Catalog:
             name = wanted.get(q.predicate.value)
             if name is not None:
                 links[q.subject.value][name] = q.object
-        rows = [
-            (d["s"], d["prop"], d.get("t"), d.get("v"), d["method"], d["conf"], d.get("ev"))
-            for d in links.values()
-            if {"s", "prop", "method", "conf"} <= d.keys()
-        ]
         layer_prefix = self.iris.layer("")
-        for s, prop, t, v, method, conf, ev in rows:
-            kind = prop.value
-            fact = {"confidence": float(conf.value), "method": method.value, "evidence": ev.value if ev else ""}
-            if kind == str(CKG.aboutConcept):
-                cid = self.iris.concept_id(t.value)
-                if cid:
-                    self.path_links.append((s.value, cid, fact["confidence"]))
+        for d in links.values():
+            if not {"s", "prop", "method", "conf"} <= d.keys():
                 continue
-            c = self.concepts.get(self.iris.concept_id(s.value) or "")
+            kind, t = d["prop"].value, d.get("t")
+            fact = {
+                "confidence": float(d["conf"].value),
+                "method": d["method"].value,
+                "evidence": d["ev"].value if "ev" in d else "",
+            }
+            if kind == str(CKG.aboutConcept):
+                cid = self.iris.concept_id(t.value) if t else None
+                if cid:
+                    self.path_links.append((d["s"].value, cid, fact["confidence"]))
+                continue
+            c = self.concepts.get(self.iris.concept_id(d["s"].value) or "")
             if c is None:
                 continue
-            if kind == str(CKG.requires):
+            if kind == str(CKG.requires) and t is not None:
                 target = self.iris.concept_id(t.value)
                 if target in self.concepts:
                     c.inferred_prerequisites.append(InferredFact(value=target, **fact))
-            elif kind == str(CKG.layer):
+            elif kind == str(CKG.layer) and t is not None:
                 c.inferred["layer"] = InferredFact(value=t.value.removeprefix(layer_prefix), **fact)
-            elif kind == str(CKG.studyMinutes):
-                c.inferred["minutes"] = InferredFact(value=int(v.value), **fact)
-            elif kind == str(SKOS.member) and t.value in self.modules:
+            elif kind == str(CKG.studyMinutes) and "v" in d:
+                c.inferred["minutes"] = InferredFact(value=int(d["v"].value), **fact)
+            elif kind == str(SKOS.member) and t is not None and t.value in self.modules:
                 c.inferred["module"] = InferredFact(value=self.modules[t.value], **fact)
         for c in self.concepts.values():
             c.inferred_prerequisites.sort(key=lambda f: (-f.confidence, str(f.value)))

@@ -98,15 +98,11 @@ class _Neighbours:
         self.members = [m for m in members if m in row]
         self.matrix = vectors[[row[m] for m in self.members]] if self.members else np.zeros((0, vectors.shape[1]))
 
-    def of(self, vector: np.ndarray, k: int, exclude: str) -> list[tuple[str, float]]:
-        if not self.members:
-            return []
-        sims = self.matrix @ vector
-        top = np.argsort(-sims, kind="stable")[: k + 1]
-        return [(self.members[i], float(sims[i])) for i in top if self.members[i] != exclude][:k]
-
     def all_of(self, ids: list[str], vectors: np.ndarray, k: int, chunk: int = 2048) -> dict[str, list]:
-        """:meth:`of` for every row of ``vectors`` at once: one matrix product per chunk instead of one per row."""
+        """The ``k`` nearest members (never itself) of each concept in ``ids``, whose vectors are ``vectors``.
+
+        One matrix product per chunk of rows; ties break by member order, so results are deterministic.
+        """
         out: dict[str, list[tuple[str, float]]] = {}
         if not self.members:
             return {cid: [] for cid in ids}
@@ -528,11 +524,14 @@ def evaluate(
         out[f"model@{t}"] = _score(pred, hidden, truth).row()
 
     vgraph = nx.DiGraph(visible)
-    teachers = _Neighbours(ids, np.asarray(vectors, dtype=np.float32), [n for n in vgraph if vgraph.out_degree(n)])
+    vecs = np.asarray(vectors, dtype=np.float32)
+    teachers = _Neighbours(ids, vecs, [n for n in vgraph if vgraph.out_degree(n)])
     row = {cid: i for i, cid in enumerate(ids)}
+    queries = sorted(hidden_sources)
+    nearest_of = teachers.all_of(queries, vecs[[row[c] for c in queries]], 1)
     nearest: set[tuple[str, str]] = set()
-    for cid in hidden_sources:
-        near = teachers.of(np.asarray(vectors[row[cid]], dtype=np.float32), 1, cid)
+    for cid in queries:
+        near = nearest_of[cid]
         if near:
             nearest |= {(cid, t) for t in vgraph.successors(near[0][0]) if t != cid}
     out["baseline-nearest"] = _score(nearest, hidden, truth).row()
@@ -553,9 +552,11 @@ def evaluate_values(concepts: Mapping[str, Concept], ids: list[str], vectors: np
     row = {cid: i for i, cid in enumerate(ids)}
     layered = _Neighbours(ids, vectors, (c for c in sorted(concepts) if concepts[c].layer))
     timed = _Neighbours(ids, vectors, (c for c in sorted(concepts) if concepts[c].minutes is not None))
+    near_layered = layered.all_of(layered.members, vectors[[row[c] for c in layered.members]], 7)
+    near_timed = timed.all_of(timed.members, vectors[[row[c] for c in timed.members]], 7)
     exact = within_one = n = 0
     for cid in layered.members:
-        voted = _vote([(concepts[m].layer, s) for m, s in layered.of(vectors[row[cid]], 7, cid)])
+        voted = _vote([(concepts[m].layer, s) for m, s in near_layered[cid]])
         if voted:
             n += 1
             diff = abs(LAYER_ORDER[str(voted[0])] - LAYER_ORDER[concepts[cid].layer or ""])
@@ -563,7 +564,7 @@ def evaluate_values(concepts: Mapping[str, Concept], ids: list[str], vectors: np
             within_one += diff <= 1
     errors = []
     for cid in timed.members:
-        est = _minutes(cid, timed.of(vectors[row[cid]], 7, cid), concepts)
+        est = _minutes(cid, near_timed[cid], concepts)
         errors.append(abs(int(est.value) - (concepts[cid].minutes or 0)))
     majority = Counter(concepts[c].layer for c in layered.members).most_common(1)[0][1] / max(n, 1)
     return {

@@ -73,7 +73,7 @@ def build(
             "build not written, the previous build is untouched"
         )
     quads = build_quads(ingest, settings.base_iri)
-    catalog = _catalog_from(quads, settings.base_iri)
+    catalog = Catalog(GraphStore.from_quads(quads), settings.base_iri)
     with staged_directory(settings.home) as stage:
         stats = inference = None
         if index:
@@ -154,10 +154,6 @@ def _infer(ingest: Any, catalog: Catalog, built: Any, base_iri: str) -> _Inferre
         "weights": result.weights,
     }
     return _Inferred(inferred_quads(result, iris, modules, about), summary)
-
-
-def _catalog_from(quads: list, base_iri: str) -> Catalog:
-    return Catalog(GraphStore.from_quads(quads), base_iri)
 
 
 class Workspace:

@@ -173,50 +173,12 @@ class ContextBuilder:
 
     def _render(self, question: str, included: list[_Candidate], dropped: list[_Candidate], budget: int) -> ContextPack:
         markers = {cand.concept.id: f"C{n}" for n, cand in enumerate(included, start=1)}
-        items = []
-        for cand in included:
-            c = cand.concept
-            layer, layer_inf = c.layer_with_flag()
-            minutes, minutes_inf = c.minutes_with_flag()
-            item = ContextItem(
-                marker=markers[c.id],
-                id=c.id,
-                iri=self.cat.iri(c.id),
-                label=c.label,
-                definition=c.definition,
-                layer=layer,
-                layer_inferred=layer_inf,
-                minutes=minutes,
-                minutes_inferred=minutes_inf,
-                relevance=cand.relevance,
-                why=cand.why,
-                citations=self._citations(c),
-                tokens=0,
-            )
-            item.tokens = self.counter.count(_item_markdown(item))
-            items.append(item)
+        items = [self._item(cand, markers[cand.concept.id]) for cand in included]
         relations = self._relations(markers)
         order = self._reading_order(markers)
         dropped_items = [
             DroppedItem(
-                id=d.concept.id,
-                label=d.concept.label,
-                relevance=d.relevance,
-                tokens=self.counter.count(
-                    _item_markdown(
-                        ContextItem(
-                            marker="C0",
-                            id=d.concept.id,
-                            iri="",
-                            label=d.concept.label,
-                            definition=d.concept.definition,
-                            relevance=d.relevance,
-                            why=d.why,
-                            citations=self._citations(d.concept),
-                            tokens=0,
-                        )
-                    )
-                ),
+                id=d.concept.id, label=d.concept.label, relevance=d.relevance, tokens=self._item(d, "C0").tokens
             )
             for d in dropped
         ]
@@ -236,6 +198,29 @@ class ContextBuilder:
         pack.markdown = render_markdown(pack)
         pack.tokens_used = self.counter.count(pack.markdown)
         return pack
+
+    def _item(self, cand: _Candidate, marker: str) -> ContextItem:
+        """One concept as the pack shows it, with the tokens its Markdown block costs."""
+        c = cand.concept
+        layer, layer_inf = c.layer_with_flag()
+        minutes, minutes_inf = c.minutes_with_flag()
+        item = ContextItem(
+            marker=marker,
+            id=c.id,
+            iri=self.cat.iri(c.id),
+            label=c.label,
+            definition=c.definition,
+            layer=layer,
+            layer_inferred=layer_inf,
+            minutes=minutes,
+            minutes_inferred=minutes_inf,
+            relevance=cand.relevance,
+            why=cand.why,
+            citations=self._citations(c),
+            tokens=0,
+        )
+        item.tokens = self.counter.count(_item_markdown(item))
+        return item
 
     def _relations(self, markers: dict[str, str]) -> list[ContextRelation]:
         out = []

@@ -78,6 +78,18 @@ class Services:
         self.search.embedder.encode(["warm up"])
         self.context = ContextBuilder(self.ws, self.search)
 
+    def concept_detail(self, ref: str) -> dict[str, Any]:
+        """A concept document plus its asserted prerequisites (with source line) and direct dependents."""
+        cat = self.ws.catalog
+        c = cat.get(ref)
+        doc = c.document(cat.iri(c.id))
+        doc["prerequisites"] = [
+            {"id": p.target, "label": cat.concepts[p.target].label, "file": p.file, "line": p.line}
+            for p in c.prerequisites
+        ]
+        doc["dependents"] = sorted(self.ws.graph.g.predecessors(c.id))
+        return doc
+
     def gap_finder(self, asserted_only: bool = False, min_confidence: float | None = None) -> Any:
         from retrieval.gap import GapFinder
 
@@ -208,16 +220,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @app.get("/v1/concepts/{concept}", tags=["concepts"])
     def concept(request: Request, concept: Annotated[str, Path(description="Concept id, IRI or label")]) -> dict:
-        s = svc(request)
-        cat = s.ws.catalog
-        c = cat.get(concept)
-        doc = c.document(cat.iri(c.id))
-        doc["prerequisites"] = [
-            {"id": p.target, "label": cat.concepts[p.target].label, "file": p.file, "line": p.line}
-            for p in c.prerequisites
-        ]
-        doc["dependents"] = sorted(s.ws.graph.g.predecessors(c.id))
-        return doc
+        return svc(request).concept_detail(concept)
 
     @app.post("/v1/gap", response_model=GapPlan, tags=["learning paths"])
     def gap(request: Request, body: GapRequest) -> GapPlan:
@@ -347,7 +350,7 @@ def _sparql_routes(app: FastAPI, svc: Any) -> None:
         """Form POST (``query=``) or direct POST (``application/sparql-query``). Updates are refused."""
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         raw = await request.body()
-        params = {k: v for k, v in parse_qs(request.url.query).items()}
+        params = parse_qs(request.url.query)
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:

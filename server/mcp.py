@@ -53,13 +53,7 @@ def create_server(settings: Settings | None = None) -> Any:
     @mcp.tool()
     def get_concept(concept: str) -> dict[str, Any]:
         """One concept by id, IRI or label: definition, layer, minutes, prerequisites, sources (file and line)."""
-        s = services()
-        cat = s.ws.catalog
-        c = call(lambda: cat.get(concept))
-        doc = c.document(cat.iri(c.id))
-        doc["prerequisites"] = [{"id": p.target, "label": cat.concepts[p.target].label} for p in c.prerequisites]
-        doc["dependents"] = sorted(s.ws.graph.g.predecessors(c.id))
-        return doc
+        return call(lambda: services().concept_detail(concept))
 
     @mcp.tool()
     def find_gaps(targets: list[str], known: list[str] | None = None, asserted_only: bool = False) -> dict[str, Any]:
