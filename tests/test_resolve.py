@@ -176,3 +176,24 @@ def test_segmenter_keeps_unknown_slugs_whole(matcher_and_slugs):
     seg = Segmenter(matcher.quality, vocab)
     got = [(s.slug, s.quality) for s in seg.segment("p vs npvc dimension")]
     assert got == [("p vs np", "unknown"), ("vc dimension", "exact")]
+
+
+
+class _EveryCut(Segmenter):
+    """The segmenter as it was: a slug boundary may fall at any position inside a token."""
+
+    def _cuts_in(self, token: str) -> tuple[int, ...]:
+        return tuple(range(1, len(token)))
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_word_boundary_cuts_segment_as_every_cut_does(matcher_and_slugs, data):
+    # Cutting only between known words must not change any segmentation, also when a line
+    # holds slugs with unknown words (stubs), which keep every position of their tokens.
+    matcher, slugs, vocab = matcher_and_slugs
+    made_up = st.lists(st.text("bdfgkrvz" + "aeiou", min_size=2, max_size=9), min_size=1, max_size=3).map(" ".join)
+    picked = data.draw(st.lists(st.one_of(st.sampled_from(slugs), made_up), min_size=1, max_size=4))
+    line = "".join(picked)
+    fast, slow = Segmenter(matcher.quality, vocab), _EveryCut(matcher.quality, vocab)
+    assert fast.segment(line) == slow.segment(line)
