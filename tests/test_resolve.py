@@ -178,7 +178,6 @@ def test_segmenter_keeps_unknown_slugs_whole(matcher_and_slugs):
     assert got == [("p vs np", "unknown"), ("vc dimension", "exact")]
 
 
-
 class _EveryCut(Segmenter):
     """The segmenter as it was: a slug boundary may fall at any position inside a token."""
 
