@@ -51,6 +51,8 @@ STORE_THRESHOLD = 0.10  # below this an edge is not even written to the inferred
 MAX_EDGES = 3  # per concept
 NEIGHBOURS = 10
 MAX_TRAIN = 3000  # concepts whose candidates train the edge model
+APPROXIMATE_ABOVE = 50_000  # members: exact k-NN up to here, IVF above
+NPROBE = 16
 
 
 @dataclass(frozen=True)
@@ -91,30 +93,50 @@ class Inference:
 
 # --------------------------------------------------------------------- neighbours
 class _Neighbours:
-    """Exact cosine k-NN of the given vectors within one subset of concepts."""
+    """Cosine k-NN of given vectors among one subset of concepts (the members).
+
+    Exact (FAISS flat inner product) up to ``APPROXIMATE_ABOVE`` members; above
+    that an inverted-file index (IVF-Flat, ~sqrt(n) lists, ``NPROBE`` probed),
+    because exact k-NN of every concept that needs inference against 100k
+    members is O(n^2) - tens of seconds on two cores - and an HNSW graph costs
+    about a minute to build at 100k. Ties break by member order in both.
+    """
 
     def __init__(self, ids: list[str], vectors: np.ndarray, members: Iterable[str]) -> None:
         row = {cid: i for i, cid in enumerate(ids)}
         self.members = [m for m in members if m in row]
-        self.matrix = vectors[[row[m] for m in self.members]] if self.members else np.zeros((0, vectors.shape[1]))
+        self.matrix = np.ascontiguousarray(
+            vectors[[row[m] for m in self.members]] if self.members else np.zeros((0, vectors.shape[1])),
+            dtype=np.float32,
+        )
+        self._index = None
 
-    def all_of(self, ids: list[str], vectors: np.ndarray, k: int, chunk: int = 2048) -> dict[str, list]:
-        """The ``k`` nearest members (never itself) of each concept in ``ids``, whose vectors are ``vectors``.
+    def _search(self, queries: np.ndarray, kk: int) -> tuple[np.ndarray, np.ndarray]:
+        import faiss
 
-        One matrix product per chunk of rows; ties break by member order, so results are deterministic.
-        """
-        out: dict[str, list[tuple[str, float]]] = {}
-        if not self.members:
+        if self._index is None:
+            n, dim = self.matrix.shape
+            if n > APPROXIMATE_ABOVE:
+                lists = int(math.sqrt(n))
+                index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, lists, faiss.METRIC_INNER_PRODUCT)
+                index.cp.seed = 0
+                index.train(self.matrix)
+                index.nprobe = NPROBE
+            else:
+                index = faiss.IndexFlatIP(dim)
+            index.add(self.matrix)
+            self._index = index
+        return self._index.search(np.ascontiguousarray(queries, dtype=np.float32), kk)
+
+    def all_of(self, ids: list[str], vectors: np.ndarray, k: int) -> dict[str, list[tuple[str, float]]]:
+        """The ``k`` nearest members (never itself) of each concept in ``ids``, whose vectors are ``vectors``."""
+        if not self.members or not ids:
             return {cid: [] for cid in ids}
-        kk = min(k + 1, len(self.members))
-        for start in range(0, len(ids), chunk):
-            sims = vectors[start : start + chunk] @ self.matrix.T
-            part = np.argpartition(-sims, kk - 1, axis=1)[:, :kk] if kk < len(self.members) else None
-            for r, row in enumerate(sims):
-                cand = part[r] if part is not None else np.arange(len(self.members))
-                order = sorted(cand.tolist(), key=lambda i, row=row: (-row[i], i))
-                cid = ids[start + r]
-                out[cid] = [(self.members[i], float(row[i])) for i in order if self.members[i] != cid][:k]
+        sims, found = self._search(vectors, min(k + 1, len(self.members)))
+        out: dict[str, list[tuple[str, float]]] = {}
+        for cid, row_sims, row_found in zip(ids, sims.tolist(), found.tolist(), strict=True):
+            pairs = sorted((-s, i) for s, i in zip(row_sims, row_found, strict=True) if i >= 0)
+            out[cid] = [(self.members[i], -s) for s, i in pairs if self.members[i] != cid][:k]
         return out
 
 
@@ -136,15 +158,18 @@ def infer_values(
     out: list[InferredValue] = []
     bare = [cid for cid in ids if cid in concepts and not concepts[cid].stub]
     position = {cid: i for i, cid in enumerate(ids)}
-    rows = np.asarray(vectors[[position[c] for c in bare]] if bare else vectors[:0])
-    by_kind = {
-        kind: _Neighbours(ids, vectors, (c for c in sorted(concepts) if has(concepts[c]))).all_of(bare, rows, k)
-        for kind, has in (
-            ("layer", lambda c: c.layer),
-            ("minutes", lambda c: c.minutes is not None),
-            ("module", lambda c: c.modules),
-        )
+    kinds = {
+        "layer": lambda c: bool(c.layer),
+        "minutes": lambda c: c.minutes is not None,
+        "module": lambda c: bool(c.modules),
     }
+    by_kind: dict[str, dict[str, list[tuple[str, float]]]] = {}
+    for kind, has in kinds.items():
+        # Only concepts lacking the value are asked for neighbours: on a large curriculum that
+        # states most values, this is a few rows instead of the whole catalogue.
+        lacking = [cid for cid in bare if not has(concepts[cid])]
+        members = _Neighbours(ids, vectors, (c for c in sorted(concepts) if has(concepts[c])))
+        by_kind[kind] = members.all_of(lacking, vectors[[position[c] for c in lacking]], k)
     for cid in bare:
         c = concepts[cid]
         if c.layer is None:
@@ -271,6 +296,7 @@ class _Features:
         vectors: np.ndarray,
         graph: nx.DiGraph,
         layers: Mapping[str, str | None],
+        queries: Iterable[str],
     ) -> None:
         self.concepts = concepts
         self.row = {cid: i for i, cid in enumerate(ids)}
@@ -278,10 +304,14 @@ class _Features:
         self.graph = graph
         self.layers = layers
         self.mentions = _Mentions(concepts)
+        # Neighbours only of the concepts whose candidates will be asked for (training sample and
+        # targets), not of the whole catalogue.
+        asked = sorted(q for q in set(queries) if q in self.row)
+        rows = vectors[[self.row[q] for q in asked]]
         teachers = _Neighbours(ids, vectors, (n for n in sorted(graph) if graph.out_degree(n) > 0))
         everyone = _Neighbours(ids, vectors, (c for c in sorted(concepts) if not concepts[c].stub))
-        self.near_teachers = teachers.all_of(ids, vectors, NEIGHBOURS)
-        self.near_everyone = everyone.all_of(ids, vectors, NEIGHBOURS)
+        self.near_teachers = teachers.all_of(asked, rows, NEIGHBOURS)
+        self.near_everyone = everyone.all_of(asked, rows, NEIGHBOURS)
 
     def sim(self, a: str, b: str) -> float:
         ra, rb = self.row.get(a), self.row.get(b)
@@ -399,14 +429,16 @@ def infer(
     for v in values:
         if v.prop == "layer":
             layers[v.concept] = str(v.value)
-    feats = _Features(concepts, ids, vectors, graph, layers)
-
     # Fit on the concepts that have asserted prerequisites (a seeded sample on big graphs:
     # seven features need thousands of examples, not a hundred thousand).
-    xs, ys = [], []
     teachers = sorted(n for n in graph if graph.out_degree(n) > 0)
     if len(teachers) > MAX_TRAIN:
         teachers = sorted(random.Random(0).sample(teachers, MAX_TRAIN))
+    if targets is None:
+        targets = (cid for cid in concepts if needs_inference(concepts[cid], graph))
+    wanted = sorted(set(targets))
+    feats = _Features(concepts, ids, vectors, graph, layers, queries=[*teachers, *wanted])
+    xs, ys = [], []
     for cid in teachers:
         own = set(graph.successors(cid))
         # The label is "a prerequisite, direct or transitive": what a gap plan needs to be right.
@@ -420,10 +452,8 @@ def infer(
         return Inference(values=values)
     model = _Logistic().fit(np.array(xs), np.array(ys))
 
-    if targets is None:
-        targets = [cid for cid in sorted(concepts) if needs_inference(concepts[cid], graph)]
     scored: list[tuple[float, _Candidate]] = []
-    for cid in sorted(set(targets)):
+    for cid in wanted:
         cands = feats.candidates(cid)
         if not cands:
             continue
