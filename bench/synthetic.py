@@ -11,7 +11,8 @@ prerequisite line, a few hubs). Vectors are random and normalised: encoding
 cost is the model's and is measured on real text elsewhere.
 
 Run one size in a fresh process (peak memory is that process's VmHWM):
-``python -m bench.synthetic 10000``; ``bench.run`` runs all three.
+``python -m bench.synthetic 10000 [DIR]`` (with DIR, the sources and build are
+kept there for profiling); ``bench.run`` runs all three.
 """
 
 from __future__ import annotations
@@ -50,19 +51,26 @@ _C = (
 ).split()
 
 
-class RandomEmbedder:
-    """Deterministic random unit vectors per text (seeded by its hash): indexing cost without the model."""
+def random_embedder():
+    """An :class:`~retrieval.embed.Embedder` of deterministic random unit vectors (seeded by each text's hash).
 
-    name = "synthetic-random"
-    dim = 384
+    Built on demand so that importing this module does not import the retrieval package.
+    """
+    from retrieval.embed import Embedder
 
-    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
-        out = np.empty((len(texts), self.dim), dtype=np.float32)
-        for i, t in enumerate(texts):
-            seed = int.from_bytes(hashlib.blake2b(t.encode(), digest_size=8).digest(), "little")
-            v = np.random.default_rng(seed).standard_normal(self.dim).astype(np.float32)
-            out[i] = v / np.linalg.norm(v)
-        return out
+    class RandomEmbedder(Embedder):
+        name = "synthetic-random"
+        dim = 384
+
+        def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+            out = np.empty((len(texts), self.dim), dtype=np.float32)
+            for i, t in enumerate(texts):
+                seed = int.from_bytes(hashlib.blake2b(t.encode(), digest_size=8).digest(), "little")
+                v = np.random.default_rng(seed).standard_normal(self.dim).astype(np.float32)
+                out[i] = v / np.linalg.norm(v)
+            return out
+
+    return RandomEmbedder()
 
 
 def _titles(n: int, rng: random.Random) -> list[str]:
@@ -120,75 +128,70 @@ def generate(n: int, directory: Path, seed: int = 0) -> dict[str, int]:
     return {"topics": n, "edges_written": edges}
 
 
-def measure(n: int, seed: int = 0) -> dict[str, object]:
-    """Build a synthetic curriculum of ``n`` topics through every stage, timing each; query latencies."""
+def measure(n: int, seed: int = 0, keep: Path | None = None) -> dict[str, object]:
+    """Build a synthetic curriculum of ``n`` topics with the real ``ckg ingest`` code; time stages and queries.
+
+    The build is :func:`kg.workspace.build` itself (staging directory, embedding
+    cache, index, inference, every file a real build writes) with a random
+    embedder in place of the model; queries go through a :class:`Workspace`
+    opened on the result, as the CLI and server open it.
+    """
     from ckg.config import Settings
-    from ingest.pipeline import run
-    from kg.build import build_quads, to_nquads
-    from kg.catalog import Catalog
-    from kg.graph import PrereqGraph
-    from kg.infer import infer
-    from kg.store import GraphStore
-    from retrieval.embed import concept_text
-    from retrieval.index import VectorIndex
+    from kg.workspace import Workspace, build
+    from retrieval.service import SearchService
 
     out: dict[str, object] = {"n": n}
-    tmp = Path(tempfile.mkdtemp(prefix=f"ckg-syn-{n}-"))
+    tmp = keep or Path(tempfile.mkdtemp(prefix=f"ckg-syn-{n}-"))
     try:
         t = time.perf_counter()
         out.update(generate(n, tmp / "sources", seed))
         out["generate_s"] = time.perf_counter() - t
-        stages: dict[str, float] = {}
-
-        def stage(name: str, fn):
-            t0 = time.perf_counter()
-            value = fn()
-            stages[name] = time.perf_counter() - t0
-            return value
-
-        ingest = stage("parse + resolve", lambda: run(tmp / "sources"))
-        base = "https://ckg.example.org/"
-        quads = stage("RDF build", lambda: build_quads(ingest, base))
-        data = stage("N-Quads serialisation", lambda: to_nquads(quads))
         settings = Settings(home=tmp / "build", sources=tmp / "sources")
-        settings.home.mkdir(parents=True)
-        stage("write dataset", lambda: settings.dataset_path.write_bytes(data))
-        store = stage("load store", lambda: GraphStore.load(settings.dataset_path))
-        catalog = stage("catalog from graph", lambda: Catalog(store, base))
-        ids = sorted(catalog.concepts)
-        texts = [concept_text(catalog.concepts[i]) for i in ids]
-        vectors = stage("random vectors", lambda: RandomEmbedder().encode(texts))
-        index = stage(
-            "vector index (flat < 50k <= HNSW)",
-            lambda: VectorIndex.build(ids, vectors, model="synthetic-random", template_hash="", concept_hash=""),
-        )
-        edges = [(e.source, e.target) for e in catalog.edges()]
-        stage("inference", lambda: infer(catalog.concepts, edges, ids, vectors))
-        graph = PrereqGraph(edges, catalog.concepts)
-        out["stages_s"] = stages
-        out["build_s"] = sum(stages.values())
+        embedder = random_embedder()
+        t = time.perf_counter()
+        outcome = build(settings, index=True, model=embedder)
+        out["build_s"] = time.perf_counter() - t
+        out["stages_s"] = outcome.stages
+        out["index_kind"] = outcome.index and json.loads((settings.index_dir / "manifest.json").read_text())["kind"]
+        out["inferred_edges"] = (outcome.inference or {}).get("edges", 0)
+        out["build_rss_mib"] = _rss_mib("VmHWM")
+        print(json.dumps(out), file=sys.stderr, flush=True)  # the build's figures even if a query stage stalls
+        ws = Workspace(settings)
+        t = time.perf_counter()
+        catalog, graph = ws.catalog, ws.graph
+        out["open_graph_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        store = ws.store
+        out["open_store_s"] = time.perf_counter() - t
+        search = SearchService(ws, model=embedder)
+        t = time.perf_counter()
+        search.search("warm up")
+        out["open_search_s"] = time.perf_counter() - t
         out["concepts"] = len(catalog.concepts)
-        out["edges"] = len(edges)
-        out["quads"] = len(store)
-        out["latency_ms"] = _latencies(catalog, graph, store, index, vectors, ids)
+        out["edges"] = graph.g.number_of_edges()
+        out["quads"] = outcome.quads
+        out["latency_ms"] = _latencies(ws, search, store)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if keep is None:
+            shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 
-def _latencies(catalog, graph, store, index, vectors, ids) -> dict[str, float]:
+def _rss_mib(field: str) -> float:
+    line = next(x for x in Path("/proc/self/status").read_text().splitlines() if x.startswith(field))
+    return int(line.split()[1]) / 1024
+
+
+def _latencies(ws, search, store) -> dict[str, float]:
     from retrieval.gap import GapFinder
 
-    class _WS:  # the parts of a Workspace the gap finder touches
-        pass
-
-    ws = _WS()
-    ws.catalog, ws.graph = catalog, graph
-    ws.planning_graph = lambda _c: graph
-    finder = GapFinder(ws, asserted_only=True)
+    finder = GapFinder(ws, search=search)  # asserted + inferred >= 0.3: what `ckg gap` plans over
+    graph = ws.graph
     rng = random.Random(1)
+    ids = sorted(ws.catalog.concepts)
     deep = [c for c in ids if graph.g.out_degree(c)]
     targets = rng.sample(deep, min(50, len(deep)))
+    labels = [ws.catalog.concepts[c].label for c in rng.sample(ids, 50)]
 
     def p50(fn, items) -> float:
         samples = []
@@ -198,12 +201,13 @@ def _latencies(catalog, graph, store, index, vectors, ids) -> dict[str, float]:
             samples.append((time.perf_counter() - t) * 1000)
         return float(np.median(samples))
 
-    q = vectors[rng.sample(range(len(ids)), 50)]
-    iri = catalog.iri
+    vectors = search.embedder.encode(labels)
+    iri = ws.catalog.iri
     return {
         "gap": p50(lambda t: finder.gap([t], set()), targets),
         "path": p50(finder.path, targets),
-        "search (vector, k=10)": p50(lambda v: index.search(v, 10), q),
+        "search (vector, k=10)": p50(lambda v: search.index.search(v, 10), vectors),
+        "search (hybrid, k=10)": p50(lambda q: search.search(q, k=10), labels),
         "sparql closure of one concept": p50(
             lambda t: store.query(f"SELECT ?p WHERE {{ <{iri(t)}> ckg:requires+ ?p }}"), targets
         ),
@@ -212,9 +216,8 @@ def _latencies(catalog, graph, store, index, vectors, ids) -> dict[str, float]:
 
 def main(argv: list[str]) -> None:
     n = int(argv[0]) if argv else 1000
-    result = measure(n)
-    hwm = next(x for x in Path("/proc/self/status").read_text().splitlines() if x.startswith("VmHWM"))
-    result["peak_rss_mib"] = int(hwm.split()[1]) / 1024
+    result = measure(n, keep=Path(argv[1]) if len(argv) > 1 else None)
+    result["peak_rss_mib"] = _rss_mib("VmHWM")
     print(json.dumps(result))
 
 

@@ -60,7 +60,7 @@ def ingest(
     index: Annotated[bool, typer.Option(help="Also embed the concepts and build the vector index.")] = True,
     model: Annotated[str | None, typer.Option(help="Embedding model (name or local path; $CKG_MODEL).")] = None,
     hnsw_threshold: Annotated[
-        int | None, typer.Option(help="Use HNSW instead of exact search from this many concepts (default 50000).")
+        int | None, typer.Option(help="Use HNSW instead of exact search from this many concepts (default 150000).")
     ] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:

@@ -185,10 +185,10 @@ class SlugMatcher:
 
     def __init__(self, concepts: Iterable[Concept]) -> None:
         self._exact: dict[Key, list[tuple[int, str, str]]] = defaultdict(list)
-        # Fuzzy rules look up theory titles by proper key prefix and by (first, last) word, so a
-        # lookup costs the same with 300 titles or 100,000 sharing a first word.
+        # Fuzzy rules look up theory titles by proper key prefix and by (first word, last word,
+        # length), so a lookup costs the same with 300 titles or 100,000 sharing those words.
         self._prefixes: dict[Key, set[str]] = defaultdict(set)
-        self._by_ends: dict[tuple[str, str], list[tuple[Key, str]]] = defaultdict(list)
+        self._by_ends: dict[tuple[str, str, int], list[tuple[Key, str]]] = defaultdict(list)
         for concept in concepts:
             theory = any(s.source == "theory-library" for s in concept.sources)
             rank = 0 if theory else 1
@@ -206,7 +206,7 @@ class SlugMatcher:
                     key = content_key(words(title))
                     for j in range(1, len(key)):
                         self._prefixes[key[:j]].add(concept.id)
-                    self._by_ends[(key[0], key[-1])].append((key, concept.id))
+                    self._by_ends[(key[0], key[-1], len(key))].append((key, concept.id))
 
     def match(self, slug: str) -> tuple[str, str] | None:
         """Return ``(concept_id, rule)`` or ``None``."""
@@ -230,9 +230,10 @@ class SlugMatcher:
                 return next(iter(prefix)), "prefix"
         sub = set()
         if len(key) >= 2:
-            for k, cid in self._by_ends.get((key[0], key[-1]), ()):
-                if 0 < len(k) - len(key) <= 2 and _in_order(key, k):
-                    sub.add(cid)
+            for extra in (1, 2):  # a slug drops at most two inner words of its title
+                for k, cid in self._by_ends.get((key[0], key[-1], len(key) + extra), ()):
+                    if _in_order(key, k):
+                        sub.add(cid)
         if len(sub) == 1:
             return next(iter(sub)), "subsequence"
         return None

@@ -463,15 +463,65 @@ def infer(
 
     accepted: list[InferredEdge] = []
     skipped = 0
+    dag = _Acyclic(graph)
     for p, cand in sorted(scored, key=lambda pc: (-pc[0], pc[1].source, pc[1].target)):
-        if nx.has_path(graph, cand.target, cand.source):
+        if not dag.add(cand.source, cand.target):
             skipped += 1
             continue
-        graph.add_edge(cand.source, cand.target)
         accepted.append(InferredEdge(cand.source, cand.target, round(p, 4), cand.method(), cand.evidence()))
     accepted.sort(key=lambda e: (e.source, -e.confidence, e.target))
     weights = dict(zip(("bias", *FEATURES), (round(float(w), 4) for w in model.w), strict=True))
     return Inference(edges=accepted, values=values, skipped_cycles=skipped, weights=weights)
+
+
+class _Acyclic:
+    """Adds edges to a DAG, refusing any that would close a cycle.
+
+    Keeps a topological order (Pearce & Kelly's dynamic topological sort): an
+    edge that agrees with the order cannot close a cycle and costs O(1); one
+    that does not searches only the concepts between the two positions, then
+    reorders them. A reachability search per candidate (``nx.has_path``)
+    explores the target's whole closure, which on a 100k-concept graph was most
+    of inference. An asserted graph that already has a cycle (lint reports it)
+    falls back to that search.
+    """
+
+    def __init__(self, graph: nx.DiGraph) -> None:
+        self.graph = graph
+        try:
+            self.pos: dict[str, int] | None = {n: i for i, n in enumerate(nx.topological_sort(graph))}
+        except nx.NetworkXUnfeasible:
+            self.pos = None
+
+    def add(self, source: str, target: str) -> bool:
+        """Add ``source -> target`` (source requires target) unless it closes a cycle; say whether it was added."""
+        if source == target:
+            return False
+        pos = self.pos
+        if pos is None:
+            if nx.has_path(self.graph, target, source):
+                return False
+        elif pos[source] > pos[target]:
+            # Only concepts ordered between the two can lie on a path target -> ... -> source.
+            ahead = self._reach(target, self.graph.successors, lambda n: pos[n] <= pos[source])
+            if source in ahead:
+                return False
+            behind = self._reach(source, self.graph.predecessors, lambda n: pos[n] >= pos[target])
+            moved = sorted(behind, key=pos.__getitem__) + sorted(ahead, key=pos.__getitem__)
+            for node, slot in zip(moved, sorted(pos[n] for n in moved), strict=True):
+                pos[node] = slot
+        self.graph.add_edge(source, target)
+        return True
+
+    @staticmethod
+    def _reach(start: str, step, inside) -> set[str]:
+        seen, stack = {start}, [start]
+        while stack:
+            for m in step(stack.pop()):
+                if m not in seen and inside(m):
+                    seen.add(m)
+                    stack.append(m)
+        return seen
 
 
 def needs_inference(c: Concept, graph: nx.DiGraph) -> bool:

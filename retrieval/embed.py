@@ -146,48 +146,88 @@ class EmbeddingCache:
 
     A rebuild encodes only texts whose key is missing; the file is rewritten
     atomically and lives outside the build directory so rebuilds keep it.
+    Vectors are held as one float32 matrix per dimension (models of different
+    dimensions can share a cache): as Python lists, 100k vectors took ~1.5 GB.
     """
 
     def __init__(self, path: Path) -> None:
+        import numpy as np
+
         self.path = path
-        self._vectors: dict[str, list[float]] = {}
+        self._rows: dict[str, tuple[int, int]] = {}  # key -> (dimension, row)
+        self._matrices: dict[int, np.ndarray] = {}
         self._dirty = False
         if path.exists():
+            import pyarrow.compute as pc
             import pyarrow.parquet as pq
 
             table = pq.read_table(path)
-            for key, vec in zip(table.column("key").to_pylist(), table.column("vector").to_pylist(), strict=True):
-                self._vectors[key] = vec
+            keys = table.column("key").to_pylist()
+            vectors = table.column("vector").combine_chunks()
+            lengths = np.asarray(pc.list_value_length(vectors), dtype=np.int64)
+            flat = np.asarray(vectors.flatten(), dtype=np.float32)
+            offsets = np.concatenate([[0], np.cumsum(lengths)])
+            for dim in np.unique(lengths).tolist():
+                if not dim:
+                    continue
+                chosen = np.flatnonzero(lengths == dim)
+                if len(chosen) == len(keys):
+                    self._matrices[dim] = flat.reshape(len(keys), dim)
+                else:
+                    self._matrices[dim] = np.stack([flat[offsets[i] : offsets[i] + dim] for i in chosen])
+                self._rows.update({keys[i]: (dim, r) for r, i in enumerate(chosen.tolist())})
 
     @staticmethod
     def key(model: str, text: str) -> str:
         return hashlib.sha256(f"{model}\x1f{TEMPLATE_HASH}\x1f{text}".encode()).hexdigest()
+
+    def __len__(self) -> int:
+        return len(self._rows)
 
     def embed(self, embedder: Embedder, texts: Sequence[str], *, progress: bool = False) -> tuple[np.ndarray, int]:
         """Vectors for ``texts`` (cached where possible) and how many had to be encoded."""
         import numpy as np
 
         keys = [self.key(embedder.name, t) for t in texts]
-        missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in self._vectors}.items())
+        missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in self._rows}.items())
         if missing:
-            vecs = embedder.encode([t for _, t in missing], progress=progress)
-            for (k, _), v in zip(missing, vecs, strict=True):
-                self._vectors[k] = v.tolist()
+            vecs = np.asarray(embedder.encode([t for _, t in missing], progress=progress), dtype=np.float32)
+            dim = vecs.shape[1]
+            old = self._matrices.get(dim)
+            base = 0 if old is None else len(old)
+            self._matrices[dim] = vecs if old is None else np.vstack([old, vecs])
+            self._rows.update({k: (dim, base + i) for i, (k, _) in enumerate(missing)})
             self._dirty = True
-        out = np.array([self._vectors[k] for k in keys], dtype=np.float32).reshape(len(keys), -1)
-        return out, len(missing)
+        if not keys:
+            return np.zeros((0, embedder.dim), dtype=np.float32), 0
+        dims = {self._rows[k][0] for k in keys}
+        if len(dims) != 1:
+            raise ModelError(f"cached vectors for {embedder.name} have mixed dimensions {sorted(dims)}")
+        (dim,) = dims
+        out = self._matrices[dim][[self._rows[k][1] for k in keys]]
+        return np.ascontiguousarray(out, dtype=np.float32), len(missing)
 
     def save(self) -> None:
         if not self._dirty:
             return
+        import numpy as np
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         from ckg.atomic import write_bytes
 
-        keys = sorted(self._vectors)
-        table = pa.table({"key": keys, "vector": [self._vectors[k] for k in keys]})
+        keys = sorted(self._rows)
+        where = [self._rows[k] for k in keys]
+        if len(self._matrices) == 1:
+            ((dim, matrix),) = self._matrices.items()
+            values = matrix[[r for _, r in where]].ravel()
+            lengths = np.full(len(keys), dim)
+        else:
+            values = np.concatenate([self._matrices[d][r] for d, r in where])
+            lengths = np.array([d for d, _ in where])
+        offsets = pa.array(np.concatenate([[0], np.cumsum(lengths)]), pa.int32())
+        vector = pa.ListArray.from_arrays(offsets, pa.array(values, pa.float32()))
         sink = pa.BufferOutputStream()
-        pq.write_table(table, sink)
+        pq.write_table(pa.table({"key": keys, "vector": vector}), sink)
         write_bytes(self.path, sink.getvalue().to_pybytes())
         self._dirty = False

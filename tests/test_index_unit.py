@@ -78,3 +78,35 @@ def test_unknown_model_path_is_a_clear_error():
 
     with pytest.raises(ModelError, match="nothing is downloaded at run time"):
         get_embedder("some/remote-model-name")
+
+
+def test_cache_keeps_models_of_different_dimensions_apart(tmp_path):
+    class Wide(FakeEmbedder):
+        name, dim = "wide", 24
+
+    narrow, wide = FakeEmbedder(), Wide()
+    cache = EmbeddingCache(tmp_path / "cache.parquet")
+    a, _ = cache.embed(narrow, ["x", "y"])
+    b, _ = cache.embed(wide, ["y", "z"])
+    cache.save()
+    again = EmbeddingCache(tmp_path / "cache.parquet")
+    assert len(again) == 4
+    a2, n_a = again.embed(narrow, ["x", "y"])
+    b2, n_b = again.embed(wide, ["y", "z"])
+    assert (n_a, n_b) == (0, 0) and a2.shape == (2, a.shape[1]) and b2.shape == (2, 24)
+    np.testing.assert_array_equal(a2, a)
+    np.testing.assert_array_equal(b2, b)
+
+
+def test_cache_reads_a_file_written_with_float64_lists(tmp_path):
+    # The cache of earlier versions held Python floats (list<double>); it still loads.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    emb = FakeEmbedder()
+    vecs = emb.encode(["a", "b"]).astype(np.float64)
+    keys = [EmbeddingCache.key(emb.name, t) for t in ("a", "b")]
+    pq.write_table(pa.table({"key": keys, "vector": [v.tolist() for v in vecs]}), tmp_path / "old.parquet")
+    got, encoded = EmbeddingCache(tmp_path / "old.parquet").embed(emb, ["b", "a"])
+    assert encoded == 0
+    np.testing.assert_allclose(got, vecs[::-1].astype(np.float32))

@@ -252,3 +252,42 @@ def test_a_snapshot_that_does_not_match_the_manifest_is_ignored(ws, tmp_path):
     (home / "catalog.json").write_text('{"concepts": [], "modules": {}, "layer_order": {}, "path_links": []}')
     other = Workspace(type(ws.settings)(home=home, sources=ws.settings.sources))
     assert len(other.catalog.concepts) == 1199  # rebuilt from the graph, not the tampered file
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_incremental_order_refuses_exactly_the_cycle_closing_edges(seed):
+    """The dynamic topological order decides each edge as a reachability search would."""
+    import random
+
+    import networkx as nx
+
+    from kg.infer import _Acyclic
+
+    rng = random.Random(seed)
+    nodes = [f"n{i}" for i in range(60)]
+    asserted = {(a, b) for a, b in (rng.sample(nodes, 2) for _ in range(80)) if a > b}  # acyclic: a > b only
+    fast, slow = nx.DiGraph(asserted), nx.DiGraph(asserted)
+    fast.add_nodes_from(nodes)
+    slow.add_nodes_from(nodes)
+    dag = _Acyclic(fast)
+    decisions = []
+    for a, b in (rng.sample(nodes, 2) for _ in range(400)):
+        expected = not nx.has_path(slow, b, a)
+        if expected:
+            slow.add_edge(a, b)
+        decisions.append((dag.add(a, b), expected))
+        order = dag.pos
+        assert all(order[u] < order[v] for u, v in fast.edges)
+    assert all(got == want for got, want in decisions)
+    assert sum(want for _, want in decisions) > 100 and sum(not want for _, want in decisions) > 50
+    assert set(fast.edges) == set(slow.edges) and nx.is_directed_acyclic_graph(fast)
+
+
+def test_incremental_order_falls_back_on_a_cyclic_asserted_graph():
+    import networkx as nx
+
+    from kg.infer import _Acyclic
+
+    dag = _Acyclic(nx.DiGraph([("a", "b"), ("b", "a"), ("c", "d"), ("e", "e2")]))
+    assert dag.pos is None
+    assert dag.add("d", "e") and not dag.add("e", "c") and not dag.add("b", "a")

@@ -234,3 +234,35 @@ def test_parquet_export(workspace, tmp_path):
     assert (vc["layer"], vc["tier"], vc["minutes"], vc["stub"]) == ("2", 1, 75, False)
     assert vc["sources"] == ["theory-library.txt:481"]
     assert set(edges.column("method").to_pylist()) >= {"normalized", "stub", "prefix"}
+
+
+def test_dataset_states_each_quad_once(indexed):
+    # A concept described twice by one source once wrote its dcterms:source twice.
+    import json
+
+    ws, outcome = indexed
+    lines = ws.settings.dataset_path.read_bytes().splitlines()
+    assert len(lines) == len(set(lines)) == outcome.quads
+    assert json.loads(ws.settings.build_manifest_path.read_text())["quads"] == len(lines)
+    assert list(outcome.stages) == [
+        "parse + resolve",
+        "RDF quads",
+        "catalog",
+        "embeddings + vector index",
+        "inference",
+        "N-Quads",
+        "catalog snapshot + report",
+        "Parquet export",
+    ]
+
+
+def test_catalog_from_ingest_is_the_catalog_the_graph_reads_back_as(ingested):
+    """The build's shortcut must give byte for byte the snapshot that reading the graph gives."""
+    from kg.catalog import Catalog
+    from kg.store import GraphStore
+
+    base = "https://ckg.example.org/"
+    from_graph = Catalog(GraphStore.from_quads(build_quads(ingested, base)), base)
+    from_ingest = Catalog.from_ingest(ingested, base)
+    assert from_ingest.snapshot() == from_graph.snapshot()
+    assert len(from_ingest.concepts) == 1199 and len(from_ingest.edges()) == 406
