@@ -7,7 +7,8 @@ real document. The other four sources are small excerpts of the real ones
 (they must exist; ~20 concepts). The prerequisite DAG is layered: a topic
 requires 0-4 topics of its own or shallower layers, chosen with preferential
 attachment, which gives the real graph's shape (mean ~1.5 per topic with a
-prerequisite line, a few hubs). Vectors are random and normalised: encoding
+prerequisite line, a few hubs), within fields of 2,000 topics (a large
+catalogue is many subjects; without fields, plans grew to 24k concepts at 100k). Vectors are random and normalised: encoding
 cost is the model's and is measured on real text elsewhere.
 
 Run one size in a fresh process (peak memory is that process's VmHWM):
@@ -32,6 +33,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 LAYERS = ("0A", "0B", "1", "2", "3", "4", "5")
 LAYER_SHARE = (0.10, 0.06, 0.08, 0.17, 0.23, 0.18, 0.18)  # roughly the real theory library's mix
+FIELD = 2000  # topics per field (subject area)
 _A = (
     "Sparse Robust Bayesian Spectral Stochastic Variational Adaptive Causal Convex Implicit Neural Latent "
     "Contrastive Adversarial Hierarchical Recurrent Gaussian Kernel Federated Differential Probabilistic "
@@ -98,6 +100,11 @@ def generate(n: int, directory: Path, seed: int = 0) -> dict[str, int]:
     layers = (layers + ["5"] * n)[:n]
     order = {code: i for i, code in enumerate(LAYERS)}
     weight = [1.0] * n  # preferential attachment: requiring a topic makes it likelier to be required again
+    # Topics belong to fields of ~FIELD topics (interleaved, so every field spans all layers) and require
+    # topics of their own field: a catalogue of 100k concepts is many subjects, not one 100k-deep chain,
+    # so a plan's size stays bounded as the catalogue grows (the real graph's largest closure is far smaller).
+    fields = max(1, n // FIELD)
+    earlier: list[list[int]] = [[] for _ in range(fields)]
     edges = 0
     lines = ["Synthetic theory library", "", f"{n} curriculum topics", ""]
     first_of_layer: dict[str, int] = {}
@@ -108,17 +115,17 @@ def generate(n: int, directory: Path, seed: int = 0) -> dict[str, int]:
         minutes = rng.choice(range(20, 95, 5))
         lines += [f"L{layer}Tier {rng.randint(1, 3)}~{minutes}m", "", titles[i], ""]
         lines.append(f"What {titles[i].lower()} studies, with definitions, results and examples ({i}).")
-        pool_end = i  # topics before i: same or shallower layer (layers are generated in order)
+        pool = earlier[i % fields]  # earlier topics of this field: same or shallower layer (generated in order)
         k = 0 if order[layer] == 0 and i < first_of_layer[layer] + 5 else rng.choice((0, 1, 1, 1, 2, 2, 3, 4))
-        if k and pool_end:
-            lo = max(0, pool_end - 5000)  # keep the draw cheap; recent topics dominate anyway
-            chosen = set(rng.choices(range(lo, pool_end), weights=weight[lo:pool_end], k=k))
+        if k and pool:
+            chosen = set(rng.choices(pool, weights=[weight[j] for j in pool], k=k))
             for j in chosen:
                 weight[j] += 1.0
             edges += len(chosen)
             lines += ["", "".join(_slug(titles[j]) for j in sorted(chosen))]
         else:
             lines.append("")
+        pool.append(i)
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "theory-library.txt").write_text("\n".join(lines) + "\n", "utf-8")
     src = REPO / "data" / "sources"
@@ -171,6 +178,7 @@ def measure(n: int, seed: int = 0, keep: Path | None = None) -> dict[str, object
         out["edges"] = graph.g.number_of_edges()
         out["quads"] = outcome.quads
         out["latency_ms"] = _latencies(ws, search, store)
+        out["plan_size_p50"] = _plan_size(ws)
     finally:
         if keep is None:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -180,6 +188,16 @@ def measure(n: int, seed: int = 0, keep: Path | None = None) -> dict[str, object
 def _rss_mib(field: str) -> float:
     line = next(x for x in Path("/proc/self/status").read_text().splitlines() if x.startswith(field))
     return int(line.split()[1]) / 1024
+
+
+def _plan_size(ws) -> float:
+    """Median number of concepts in the plans the gap latency is measured on (the same 50 targets)."""
+    from kg.graph import USE_THRESHOLD
+
+    graph, planning = ws.graph, ws.planning_graph(USE_THRESHOLD)
+    deep = [c for c in sorted(ws.catalog.concepts) if graph.g.out_degree(c)]
+    targets = random.Random(1).sample(deep, min(50, len(deep)))
+    return float(np.median([len(planning.prerequisites(t)) for t in targets]))
 
 
 def _latencies(ws, search, store) -> dict[str, float]:
@@ -260,29 +278,32 @@ def render(results: list[dict]) -> str:
     lines = [
         "## Synthetic scaling (1k / 10k / 100k concepts)",
         "",
-        "Generated theory libraries in the real text format (glued prerequisite slugs included) through the real "
-        "parse, resolve, RDF, store, catalog, index and inference code; random normalised 384-d vectors. Each size "
-        "runs in a fresh process: `python -m bench.synthetic N` (one JSON line). Latencies are medians over 50 "
-        "random targets/queries; growth exponent = slope of log(cost) against log(concepts) over the sizes measured.",
+        "Generated theory libraries in the real text format (glued prerequisite slugs included), built by "
+        "`kg.workspace.build` itself - the code `ckg ingest` runs, staging directory and every output file included - "
+        "with a random embedder (normalised 384-d vectors) in place of the model; queries through a `Workspace` "
+        "opened on the result. Each size runs in a fresh process: `python -m bench.synthetic N` (one JSON line). "
+        "Latencies are medians over 50 random targets/queries (gap and path plan over asserted + inferred edges at "
+        "the default confidence 0.3); growth exponent = slope of log(cost) against log(concepts).",
         "",
-        "| concepts | edges | quads | build (s) | peak RSS (MiB) | gap p50 (ms) | path p50 (ms) | vector search p50 (ms) | SPARQL closure p50 (ms) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| concepts | edges | quads | index | build (s) | peak RSS (MiB) | plan size p50 | gap p50 (ms) | path p50 (ms) | "
+        "vector search p50 (ms) | hybrid search p50 (ms) | SPARQL closure p50 (ms) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         if "error" in r:
-            lines.append(f"| {r['n']} (topics) | failed: {r['error']} | | | | | | | |")
+            lines.append(f"| {r['n']} (topics) | failed: {r['error']} | | | | | | | | | | |")
             continue
         lat = r["latency_ms"]
         lines.append(
-            f"| {r['concepts']} | {r['edges']} | {r['quads']} | {r['build_s']:.1f} | {r['peak_rss_mib']:.0f} | "
-            f"{lat['gap']:.2f} | {lat['path']:.2f} | {lat['search (vector, k=10)']:.3f} | "
-            f"{lat['sparql closure of one concept']:.2f} |"
+            f"| {r['concepts']} | {r['edges']} | {r['quads']} | {r['index_kind']} | {r['build_s']:.1f} | "
+            f"{r['peak_rss_mib']:.0f} | {r['plan_size_p50']:.0f} | {lat['gap']:.2f} | {lat['path']:.2f} | {lat['search (vector, k=10)']:.2f} | "
+            f"{lat['search (hybrid, k=10)']:.2f} | {lat['sparql closure of one concept']:.2f} |"
         )
     if ok:
         stages = list(ok[0]["stages_s"])
         lines += [
             "",
-            "Build stages (s):",
+            "Build stages (s), as `BuildOutcome.stages` reports them:",
             "",
             "| stage | " + " | ".join(str(r["concepts"]) for r in ok) + " | exponent |",
         ]
@@ -290,14 +311,23 @@ def render(results: list[dict]) -> str:
         for st in stages:
             lines.append(
                 f"| {st} | "
-                + " | ".join(f"{r['stages_s'][st]:.2f}" for r in ok)
-                + f" | {_exponent(ok, lambda r, st=st: r['stages_s'][st])} |"
+                + " | ".join(f"{r['stages_s'].get(st, 0.0):.2f}" for r in ok)
+                + f" | {_exponent(ok, lambda r, st=st: r['stages_s'].get(st, 0.0))} |"
             )
         lines += [
             "",
+            "Opening the build for queries (s): "
+            + "; ".join(
+                f"{r['concepts']}: graph {r['open_graph_s']:.1f}, store {r['open_store_s']:.1f}, "
+                f"search {r['open_search_s']:.1f}"
+                for r in ok
+            )
+            + ".",
+            "",
             f"Growth exponents: build {_exponent(ok, lambda r: r['build_s'])}, peak memory "
             f"{_exponent(ok, lambda r: r['peak_rss_mib'])}, gap {_exponent(ok, lambda r: r['latency_ms']['gap'])}, "
-            f"vector search {_exponent(ok, lambda r: r['latency_ms']['search (vector, k=10)'])}.",
+            f"vector search {_exponent(ok, lambda r: r['latency_ms']['search (vector, k=10)'])}, hybrid search "
+            f"{_exponent(ok, lambda r: r['latency_ms']['search (hybrid, k=10)'])}.",
             "",
         ]
     return "\n".join(lines)

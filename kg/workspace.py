@@ -115,8 +115,9 @@ def build(
                 inference = _infer(ingest, catalog, built, settings.base_iri)
                 quads += inference.quads
                 catalog.add_inferred(inference.quads)
+        del ingest  # nothing below needs it; at 100k concepts its records and resolutions are ~1 GB
         with stages("N-Quads"):
-            data = to_nquads(quads)
+            data = to_nquads(quads, consume=True)
             (stage / "dataset.nq").write_bytes(data)
             distinct = data.count(b"\n")  # one line per quad; to_nquads writes each quad once
         with stages("catalog snapshot + report"):
