@@ -159,7 +159,6 @@ def measure(n: int, seed: int = 0, keep: Path | None = None) -> dict[str, object
         outcome = build(settings, index=True, model=embedder)
         out["build_s"] = time.perf_counter() - t
         out["stages_s"] = outcome.stages
-        out["index_kind"] = outcome.index and json.loads((settings.index_dir / "manifest.json").read_text())["kind"]
         out["inferred_edges"] = (outcome.inference or {}).get("edges", 0)
         out["build_rss_mib"] = _rss_mib("VmHWM")
         print(json.dumps(out), file=sys.stderr, flush=True)  # the build's figures even if a query stage stalls
@@ -174,11 +173,11 @@ def measure(n: int, seed: int = 0, keep: Path | None = None) -> dict[str, object
         t = time.perf_counter()
         search.search("warm up")
         out["open_search_s"] = time.perf_counter() - t
+        out["index_kind"] = search.index.manifest["kind"]
         out["concepts"] = len(catalog.concepts)
         out["edges"] = graph.g.number_of_edges()
         out["quads"] = outcome.quads
-        out["latency_ms"] = _latencies(ws, search, store)
-        out["plan_size_p50"] = _plan_size(ws)
+        out["latency_ms"], out["plan_size_p50"] = _latencies(ws, search, store)
     finally:
         if keep is None:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -190,17 +189,8 @@ def _rss_mib(field: str) -> float:
     return int(line.split()[1]) / 1024
 
 
-def _plan_size(ws) -> float:
-    """Median number of concepts in the plans the gap latency is measured on (the same 50 targets)."""
-    from kg.graph import USE_THRESHOLD
-
-    graph, planning = ws.graph, ws.planning_graph(USE_THRESHOLD)
-    deep = [c for c in sorted(ws.catalog.concepts) if graph.g.out_degree(c)]
-    targets = random.Random(1).sample(deep, min(50, len(deep)))
-    return float(np.median([len(planning.prerequisites(t)) for t in targets]))
-
-
-def _latencies(ws, search, store) -> dict[str, float]:
+def _latencies(ws, search, store) -> tuple[dict[str, float], float]:
+    """Median latencies in ms, and the median number of concepts in the plans the gap latency is measured on."""
     from retrieval.gap import GapFinder
 
     finder = GapFinder(ws, search=search)  # asserted + inferred >= 0.3: what `ckg gap` plans over
@@ -221,6 +211,7 @@ def _latencies(ws, search, store) -> dict[str, float]:
 
     vectors = search.embedder.encode(labels)
     iri = ws.catalog.iri
+    plan_size = float(np.median([len(finder.graph.prerequisites(t)) for t in targets]))
     return {
         "gap": p50(lambda t: finder.gap([t], set()), targets),
         "path": p50(finder.path, targets),
@@ -229,7 +220,7 @@ def _latencies(ws, search, store) -> dict[str, float]:
         "sparql closure of one concept": p50(
             lambda t: store.query(f"SELECT ?p WHERE {{ <{iri(t)}> ckg:requires+ ?p }}"), targets
         ),
-    }
+    }, plan_size
 
 
 def main(argv: list[str]) -> None:

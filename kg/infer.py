@@ -515,10 +515,11 @@ class _Acyclic:
                 return False
         elif pos[source] > pos[target]:
             # Only concepts ordered between the two can lie on a path target -> ... -> source.
-            ahead = self._reach(target, self.graph.successors, pos, upto=pos[source])
+            window = (pos[target], pos[source])
+            ahead = self._reach(target, self.graph.successors, pos, window)
             if source in ahead:
                 return False
-            behind = self._reach(source, self.graph.predecessors, pos, downto=pos[target])
+            behind = self._reach(source, self.graph.predecessors, pos, window)
             moved = sorted(behind, key=pos.__getitem__) + sorted(ahead, key=pos.__getitem__)
             for node, slot in zip(moved, sorted(pos[n] for n in moved), strict=True):
                 pos[node] = slot
@@ -526,12 +527,13 @@ class _Acyclic:
         return True
 
     @staticmethod
-    def _reach(start: str, step, pos: dict[str, int], upto: int | None = None, downto: int | None = None) -> set[str]:
-        """Nodes reachable from ``start`` by ``step`` whose position stays within the bound."""
+    def _reach(start: str, step, pos: dict[str, int], window: tuple[int, int]) -> set[str]:
+        """Nodes reachable from ``start`` by ``step`` whose position lies in ``window`` (inclusive)."""
+        lo, hi = window
         seen, stack = {start}, [start]
         while stack:
             for m in step(stack.pop()):
-                if m not in seen and (pos[m] <= upto if upto is not None else pos[m] >= downto):
+                if m not in seen and lo <= pos[m] <= hi:
                     seen.add(m)
                     stack.append(m)
         return seen
