@@ -1,4 +1,4 @@
-"""How good the inferred prerequisites, layers and minutes are (kg/infer.py), as a BENCHMARKS.md section."""
+"""How good the inferred prerequisites, layers and minutes are (kg/inference/), as a BENCHMARKS.md section."""
 
 from __future__ import annotations
 
@@ -9,14 +9,16 @@ SEEDS = (0, 1, 2, 3, 4)
 
 
 def section(ws: Any) -> str:
-    from kg import infer as inf
+    from kg import inference as inf
+    from kg.inference.evaluate import evaluate
+    from kg.inference.values import evaluate_values
     from retrieval.service import SearchService
 
     index = SearchService(ws).index
     ids, vecs = index.ids, index.index.reconstruct_n(0, len(index.ids))
     cat = ws.catalog
     edges = [(e.source, e.target) for e in cat.edges()]
-    runs = [inf.evaluate(cat.concepts, edges, ids, vecs, seed=s) for s in SEEDS]
+    runs = [evaluate(cat.concepts, edges, ids, vecs, seed=s) for s in SEEDS]
     rows = [k for k, v in runs[0].items() if isinstance(v, dict)]
 
     def mean(key: str, metric: str) -> str:
@@ -42,7 +44,7 @@ def section(ws: Any) -> str:
             f"| {key} | {mean(key, 'precision')} | {mean(key, 'recall')} | {mean(key, 'f1')} | "
             f"{mean(key, 'closure_precision')} | {runs[0][key]['predicted']} |"  # type: ignore[index]
         )
-    values = inf.evaluate_values(cat.concepts, ids, vecs)
+    values = evaluate_values(cat.concepts, ids, vecs)
     g = ws.graph.g
     needs = [c for c in cat.concepts.values() if inf.needs_inference(c, g)]
     planning = ws.planning_graph(inf.USE_THRESHOLD).g
@@ -50,7 +52,7 @@ def section(ws: Any) -> str:
     foundations = [c for c in cat.concepts.values() if not c.stub and c.layer == "0A" and not c.prerequisites]
     lines += [
         "",
-        "Reproduce: `python -m bench.run` (section code in `bench/inference.py`; `kg.infer.evaluate`).",
+        "Reproduce: `python -m bench.run` (section code in `bench/inference.py`; `kg.inference.evaluate`).",
         "",
         "Layers and minutes, leave-one-out over concepts that have them (7 nearest by embedding, similarity-weighted):",
         f"layer exact {values['layer_exact']:.3f}, within one layer {values['layer_within_one']:.3f} "

@@ -84,7 +84,7 @@ def ingest_stages(repeats: int = 3) -> list[Figure]:
             "python -m bench.run",
         )
     )
-    from kg.infer import infer
+    from kg.inference import infer
 
     vecs = emb.encode(texts)
     ids = sorted(catalog.concepts)

@@ -135,6 +135,9 @@ def show(
     doc["dependents"] = [{"id": d, "label": cat.concepts[d].label} for d in sorted(ws.graph.g.predecessors(c.id))]
     for p in doc["inferred_prerequisites"]:
         p["label"] = cat.concepts[p["id"]].label
+    for links in doc["relations"].values():
+        for link in links:
+            link["label"] = cat.concepts[link["id"]].label
     doc["unlocks"] = unlocks
     doc["unlisted_prerequisites"] = c.unlisted_prerequisites
     doc["referenced_by"] = c.referenced_by
@@ -168,8 +171,13 @@ def show(
         print(f"  inferred prerequisites ({len(c.inferred_prerequisites)}, not stated by any source):")
         for f in c.inferred_prerequisites:
             print(f"    ~ {cat.concepts[str(f.value)].label} [{f.value}]  confidence {f.confidence:.2f} by {f.method}")
+            print(f"      {f.evidence}")
     for key, f in sorted(c.inferred.items()):
         print(f"  inferred {key}: {f.value}  (confidence {f.confidence:.2f}, {f.method}; {f.evidence})")
+    for kind, links in doc["relations"].items():
+        print(f"  {kind.replace('_', ' ')} (inferred):")
+        for link in links:
+            print(f"    ~ {link['label']} [{link['id']}]  {link['evidence']}")
     print(f"  dependents ({len(doc['dependents'])}):")
     for d in doc["dependents"]:
         print(f"    - {d['label']} [{d['id']}]")
@@ -254,10 +262,28 @@ def similar(
 @app.command(name="eval")
 def evaluate(
     gold: Annotated[Path | None, typer.Option(help="Gold set (JSONL); default data/eval/gold.jsonl.")] = None,
+    plans: Annotated[
+        bool, typer.Option("--plans", help="Judge learning plans against data/eval/plans.jsonl instead.")
+    ] = False,
+    min_confidence: Annotated[
+        float | None, typer.Option("--min-confidence", help="With --plans: inferred edges used (default 0.1).")
+    ] = None,
     home: HomeOpt = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """Recall@1/5/10, MRR and nDCG@10 of each search mode over the gold set."""
+    """Search: recall@1/5/10, MRR, nDCG@10 per mode. --plans: groups met, wrong items, plan size per split."""
+    if plans:
+        from retrieval.gap import GapFinder
+        from retrieval.plan_eval import evaluate_plans, load_plans
+
+        report = evaluate_plans(GapFinder(_workspace(home), min_confidence=min_confidence), load_plans(gold))
+        emit(
+            [s.model_dump() for s in report.splits],
+            fmt,
+            ["split", "targets", "groups", "group_recall", "wrong_items", "wrong_per_20_plans", "median_plan"],
+            document=report.model_dump(),
+        )
+        return
     from retrieval.evaluate import evaluate as run_eval
     from retrieval.evaluate import load_gold
 
@@ -277,7 +303,7 @@ UpToOpt = Annotated[str | None, typer.Option("--up-to-layer", help="Treat every 
 AssertedOpt = Annotated[bool, typer.Option("--asserted-only", help="Use only prerequisites a source states.")]
 ConfidenceOpt = Annotated[
     float | None,
-    typer.Option("--min-confidence", help="Use inferred prerequisites at or above this confidence (default 0.3)."),
+    typer.Option("--min-confidence", help="Use inferred prerequisites at or above this confidence (default 0.1)."),
 ]
 GAP_COLUMNS = ["step", "id", "label", "layer", "minutes", "inferred", "why"]
 
@@ -306,7 +332,7 @@ def _emit_plan(plan: Any, fmt: Format) -> None:
             )
             print(f"~ marks inferred facts, not stated by any source ({edges})")
         for r in plan.related:
-            print(f"related (not a prerequisite): {r['label']} [{r['id']}] similarity {r['similarity']:.2f}")
+            print(f"related ({r['kind']}, not a prerequisite): {r['label']} [{r['id']}]: {r['why']}")
     else:
         emit(rows, fmt, GAP_COLUMNS, document=plan.model_dump())
 

@@ -64,6 +64,8 @@ class Concept(BaseModel):
     inferred: dict[str, InferredFact] = Field(default_factory=dict)
     #: Inferred prerequisites (value = target id), highest confidence first.
     inferred_prerequisites: list[InferredFact] = Field(default_factory=list)
+    #: Inferred taxonomy (value = other concept id) by kind: broader, narrower, related, same_topic.
+    relations: dict[str, list[InferredFact]] = Field(default_factory=dict)
 
     def document(self, iri: str) -> dict:
         """The JSON shape of a concept in every output (CLI, HTTP, MCP; see DESIGN.md).
@@ -90,6 +92,13 @@ class Concept(BaseModel):
                 {"id": f.value, "confidence": f.confidence, "method": f.method, "evidence": f.evidence}
                 for f in self.inferred_prerequisites
             ],
+            "relations": {
+                kind: [
+                    {"id": f.value, "confidence": f.confidence, "method": f.method, "evidence": f.evidence}
+                    for f in facts
+                ]
+                for kind, facts in sorted(self.relations.items())
+            },
         }
 
     def layer_with_flag(self) -> tuple[str | None, bool]:
@@ -97,6 +106,12 @@ class Concept(BaseModel):
         if self.layer is not None or "layer" not in self.inferred:
             return self.layer, False
         return str(self.inferred["layer"].value), True
+
+    def level_with_flag(self) -> tuple[str | None, bool]:
+        """The stated level, else the one derived from the layer; the flag says which."""
+        if self.level is not None or "level" not in self.inferred:
+            return self.level, False
+        return str(self.inferred["level"].value), True
 
     def minutes_with_flag(self) -> tuple[int | None, bool]:
         """The asserted study time, else the inferred one; the flag says which."""

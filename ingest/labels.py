@@ -27,7 +27,23 @@ RULES: dict[str, str] = {
     "plural+acronym": "acronym match after singular/plural folding (neural odes)",
     "prefix": "slug is a unique leading part of a theory-library title (truncated slug)",
     "subsequence": "slug words appear in order in one theory-library title with at most two extra words",
+    "generic-head": "same words once a trailing generic head noun is dropped "
+    "(Transformer Architecture = Transformer, Metropolis-Hastings Algorithm = Metropolis-Hastings)",
+    "derivation": "same words once -ation nouns are folded to their verb (Advantage Estimation = Advantage Estimate)",
 }
+
+#: Head nouns that name the kind of thing, not which thing: "X Architecture" is X.
+#: Plural "mechanisms" is not one: "In-Context Learning Mechanisms" are how ICL works, not ICL.
+GENERIC_HEADS = frozenset(
+    {"architecture", "algorithm", "model", "method", "mechanism", "machine", "technique", "framework", "approach"}
+    | {"algorithms", "models", "methods", "machines", "techniques"}
+)
+
+
+def derive(word: str) -> str:
+    """``estimation`` -> ``estimate``: an -ation noun and its verb name one idea."""
+    return word[:-3] + "e" if len(word) > 7 and word.endswith("ation") else word
+
 
 _QUESTION = re.compile(r"^(what|why|how)\s+(is|are|does|do)\s+(a|an|the)?\s*", re.I)
 
@@ -90,6 +106,12 @@ def keys(title: str) -> list[tuple[str, Key]]:
         # "Flash Attention" = "FlashAttention"
         out.append(("spaceless", ("".join(w),)))
     parts = analyse(title)
+    for base in {w, content_key(words(parts.main))}:
+        stems = tuple(stem(t) for t in base)
+        if len(base) > 1 and base[-1] in GENERIC_HEADS:
+            out.append(("generic-head", stems[:-1]))
+        if any(derive(t) != t for t in stems):
+            out.append(("derivation", tuple(derive(t) for t in stems)))
     if parts.paren_is_alias:
         add("paren-main", parts.main)
         for alt in parts.alt_labels:

@@ -90,13 +90,15 @@ def merge_records(records: list[SourceRecord]) -> tuple[list[Concept], list[Merg
     """Group records naming the same concept and build one :class:`Concept` per group."""
     ordered = sorted(records, key=_rank)
     uf = _UnionFind(len(ordered))
-    owner: dict[Key, int] = {}
+    owner: dict[Key, tuple[int, str]] = {}
     why: dict[int, list[str]] = defaultdict(list)
     for i, rec in enumerate(ordered):
         for rule, key in keys(rec.title):
-            j = owner.setdefault(key, i)
+            j, first_rule = owner.setdefault(key, (i, rule))
             if j != i and uf.union(i, j):
-                why[i].append(f"{rule}: {' '.join(key)}")
+                # Both sides' rules: "Transformer" (normalized) = "Transformer Architecture" (generic-head).
+                rules = rule if rule == first_rule else f"{first_rule}+{rule}"
+                why[i].append(f"{rules}: {' '.join(key)}")
     groups: dict[int, list[int]] = defaultdict(list)
     for i in range(len(ordered)):
         groups[uf.find(i)].append(i)

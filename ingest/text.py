@@ -48,6 +48,8 @@ def stem(word: str) -> str:
     """A deliberately tiny plural stemmer: enough for ``mechanisms``/``mechanism``."""
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
+    if len(word) > 5 and word.endswith(("sses", "ches", "shes", "xes")):  # processes, approaches, boxes
+        return word[:-2]
     if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
         return word[:-1]
     return word

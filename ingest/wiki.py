@@ -4,12 +4,15 @@ Where the title ends is decided by a cascade of rules, strongest first. Each
 record is flagged with the rule that decided it, and the report counts the
 splits that only a fallback rule could decide.
 
-1. ``echo``: the description restates the whole title (``BM25BM25 is …``).
+1. ``echo``: the description restates the whole title (``BM25BM25 is …``);
+   ``echo-article``: after an article (``LoRA AdapterA LoRA adapter is …``).
 2. ``known``: the title is a known title from another source.
    ``paren``: a balanced parenthetical glued to the description (``(ViT)Dosovitskiy``).
 3. ``echo-head``: the description starts with the title's first word
    (``Linear regression basicsLinear regression fits …``); ``echo-word``: with
-   any word of the title (``… & NUTSHMC augments``).
+   any word of the title (``… & NUTSHMC augments``). Neither cuts inside a
+   token the corpus uses elsewhere (``Variance, Co|variance`` and
+   ``GAN Family: W|GAN`` are words, not glue).
 4. ``article``: a sentence-opening word glued to the title (``tradeoffThe …``).
 5. ``glued-token`` (fallback): the first token seen nowhere else in the corpus
    whose last word-start capital opens a known word (``PCAPrincipal``).
@@ -58,6 +61,24 @@ def _glue_point(text: str, i: int) -> bool:
     return (text[i - 1].isalnum() or text[i - 1] in ")+?") and text[i] != " "
 
 
+def _inside_word(text: str, i: int, vocabulary: Counter[str] | None) -> bool:
+    """Would a cut at ``i`` split a token that the corpus uses elsewhere (``Co|variance``, ``W|GAN``)?
+
+    A lower-to-Capitalised change (``LeakageData``, not ``StyleGAN``) is always a possible glue
+    point; otherwise a real one joins two words into a token seen nowhere else
+    (``basicsvLLM``), while the token around ``i`` counts once for this line itself.
+    """
+    if vocabulary is None or i <= 0 or not (text[i - 1].isalnum() and text[i].isalnum()):
+        return False
+    if text[i - 1].islower() and text[i].isupper() and text[i + 1 : i + 2].islower():
+        return False
+    start = text.rfind(" ", 0, i) + 1
+    end = i
+    while end < len(text) and (text[end].isalnum() or text[end] == "-"):
+        end += 1
+    return vocabulary[text[start:end].strip(_TOKEN_STRIP).lower()] >= 2
+
+
 def _plausible_start(rest: str) -> bool:
     return bool(rest) and (rest[0].isupper() or rest[0] in "\\(" or rest[0].isdigit())
 
@@ -80,6 +101,14 @@ def split_title(
         q = 1 if text[i] in "“\"‘'" else 0
         if low.startswith(low[:i], i + q) and _boundary(text, 2 * i + q):
             return TitleSplit(text[:i], text[i:], "echo")
+    #    echo-article: ``LoRA AdapterA LoRA adapter is …``.
+    for i in range(n // 2, 1, -1):
+        if text[i - 1] == " ":
+            continue
+        for article in ("a ", "an ", "the "):
+            j = i + len(article)
+            if low.startswith(article, i) and low.startswith(low[:i], j) and _boundary(text, j + i):
+                return TitleSplit(text[:i], text[i:], "echo-article")
 
     # 2. known: the longest title known from another source.
     best = max(
@@ -94,7 +123,8 @@ def split_title(
     depth = 0
     for i, ch in enumerate(text[:-1]):
         depth += {"(": 1, ")": -1}.get(ch, 0)
-        if ch == ")" and depth == 0 and (text[i + 1].isalnum() or text[i + 1] == "\\"):
+        # ``(Semi-)Definite``: an optional word part, not a parenthetical ending the title.
+        if ch == ")" and depth == 0 and text[i - 1] != "-" and (text[i + 1].isalnum() or text[i + 1] == "\\"):
             return TitleSplit(text[: i + 1], text[i + 1 :], "paren")
 
     # 3. echo-head: the description starts with the title's first word.
@@ -103,7 +133,12 @@ def split_title(
         word = head.group(0).rstrip(_TOKEN_STRIP).lower()
         if len(word) >= 2:
             for i in range(len(word), min(n - len(word), MAX_TITLE)):
-                if _glue_point(text, i) and low.startswith(word, i) and _boundary(text, i + len(word)):
+                if (
+                    _glue_point(text, i)
+                    and low.startswith(word, i)
+                    and _boundary(text, i + len(word))
+                    and not _inside_word(text, i, vocabulary)
+                ):
                     return TitleSplit(text[:i], text[i:], "echo-head")
 
     # 4. article: a sentence-opening word glued to the title (``tradeoffThe bias``).
@@ -117,7 +152,12 @@ def split_title(
             continue
         title_words = {w for w in re.split(r"[^\w+-]+", text[:i]) if len(w) >= 2}
         opener = re.match(r"[\w+-]+", text[i:])
-        if opener and opener.group(0) in title_words and (len(opener.group(0)) >= 3 or opener.group(0).isupper()):
+        if (
+            opener
+            and opener.group(0) in title_words
+            and (len(opener.group(0)) >= 3 or opener.group(0).isupper())
+            and not _inside_word(text, i, vocabulary)
+        ):
             return TitleSplit(text[:i], text[i:], "echo-word")
 
     # 5. glued-token: the first token seen nowhere else whose last word-start

@@ -26,8 +26,8 @@ from ingest.records import LAYERS, SOURCE_FILES, ModuleRecord, PathRecord
 from kg.iris import INFERRED, MERGED, Iris
 from ontology.namespace import CKG, SCHEMA
 
-if TYPE_CHECKING:  # kg.infer pulls in numpy; building quads for a plain rebuild does not need it
-    from kg.infer import Inference, PathLink
+if TYPE_CHECKING:  # kg.inference pulls in numpy; building quads for a plain rebuild does not need it
+    from kg.inference import Inference, PathLink
 
 
 class _Terms:
@@ -264,7 +264,10 @@ _VALUE_PROPS = {
     "layer": (CKG_.layer, CKG_.inferredLayer),
     "minutes": (CKG_.studyMinutes, CKG_.inferredStudyMinutes),
     "module": (SKOS_.member, CKG_.inferredModule),
+    "level": (SCHEMA_.educationalLevel, CKG_.inferredLevel),
 }
+#: Taxonomy relations are standard SKOS, stated in the inferred graph only.
+_RELATION_PROPS = {"broader": SKOS_.broader, "related": SKOS_.related, "same-topic": SKOS_.closeMatch}
 
 
 def inferred_quads(
@@ -302,10 +305,22 @@ def inferred_quads(
         if v.prop == "minutes":
             g.add(subject, predicate, int(v.value))
             g.add(node, RDF_.value, int(v.value))
+        elif v.prop == "level":
+            g.add(subject, predicate, str(v.value))
+            g.add(node, RDF_.value, str(v.value))
         else:
             obj = iris.layer(str(v.value)) if v.prop == "layer" else modules[str(v.value)]
             g.iri(subject, predicate, obj)
             g.iri(node, CKG_.linkTarget, obj)
+    for r in inference.relations:
+        prop = _RELATION_PROPS[r.kind]
+        src, tgt = iris.concept(r.source), iris.concept(r.target)
+        g.iri(src, prop, tgt)
+        if r.kind == "broader":
+            g.iri(tgt, SKOS_.narrower, src)
+        node = iris.inferred(r.source, r.kind, r.target)
+        describe(node, src, prop, "definition-genus" if r.kind == "broader" else r.kind, r.confidence, r.evidence)
+        g.iri(node, CKG_.linkTarget, tgt)
     for link in about:
         node = f"{link.subject}/about/{link.concept}"
         g.iri(link.subject, CKG_.aboutConcept, iris.concept(link.concept))

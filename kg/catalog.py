@@ -56,6 +56,13 @@ def concept_matches(
     return not (module and fold(module) not in {fold(m) for m in c.modules})
 
 
+#: Inferred taxonomy predicates -> (name on the subject, name on the object).
+_RELATION_KINDS = {
+    str(SKOS.broader): ("broader", "narrower"),
+    str(SKOS.related): ("related", "related"),
+    str(SKOS.closeMatch): ("same_topic", "same_topic"),
+}
+
 _LINK_PROPS = {
     CKG.linkSource: "s",
     CKG.inferredProperty: "prop",
@@ -233,6 +240,7 @@ class Catalog:
         for c in self.concepts.values():
             c.inferred.clear()
             c.inferred_prerequisites.clear()
+            c.relations.clear()
         self._load_inferred(quads)
 
     def _load_inferred(self, quads: Iterable[ox.Quad]) -> None:
@@ -271,10 +279,21 @@ class Catalog:
                 c.inferred["layer"] = InferredFact(value=t.value.removeprefix(layer_prefix), **fact)
             elif kind == str(CKG.studyMinutes) and "v" in d:
                 c.inferred["minutes"] = InferredFact(value=int(d["v"].value), **fact)
+            elif kind == str(SCHEMA.educationalLevel) and "v" in d:
+                c.inferred["level"] = InferredFact(value=d["v"].value, **fact)
+            elif kind in _RELATION_KINDS and t is not None:
+                other = self.iris.concept_id(t.value)
+                if other in self.concepts:
+                    name, back = _RELATION_KINDS[kind]
+                    c.relations.setdefault(name, []).append(InferredFact(value=other, **fact))
+                    self.concepts[other].relations.setdefault(back, []).append(InferredFact(value=c.id, **fact))
             elif kind == str(SKOS.member) and t is not None and t.value in self.modules:
                 c.inferred["module"] = InferredFact(value=self.modules[t.value], **fact)
         for c in self.concepts.values():
             c.inferred_prerequisites.sort(key=lambda f: (-f.confidence, str(f.value)))
+            for facts in c.relations.values():
+                facts.sort(key=lambda f: (-f.confidence, str(f.value)))
+            c.relations = dict(sorted(c.relations.items()))
         self.path_links.sort()
 
     def _records(self) -> dict[str, SourceRef]:

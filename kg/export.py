@@ -5,10 +5,13 @@ Parquet schema (documented in README):
 ``concepts.parquet``: id (string), iri, label, alt_labels (list<string>),
 definition, layer (string, e.g. "0A"), tier (int32), minutes (int32), level,
 modules (list<string>), premium (bool), stub (bool), sources (list<string>,
-"file:line").
+"file:line"); layer, minutes and level are the stated value or else the
+inferred one, with ``layer_inferred``, ``minutes_inferred``, ``level_inferred``
+(bool) saying which.
 
 ``edges.parquet``: source (string id), target (string id), slug, method, line
-(int32), inferred (bool), confidence (float64).
+(int32), inferred (bool), confidence (float64), evidence (string): stated and
+inferred prerequisite edges, source requires target.
 """
 
 from __future__ import annotations
@@ -21,23 +24,49 @@ RDF_FORMATS = {"turtle": "trig", "nquads": "nquads", "jsonld": "json-ld", "trig"
 
 
 def concept_rows(catalog: Catalog) -> list[dict]:
+    rows = []
+    for c in sorted(catalog.concepts.values(), key=lambda c: c.id):
+        layer, layer_inferred = c.layer_with_flag()
+        minutes, minutes_inferred = c.minutes_with_flag()
+        level, level_inferred = c.level_with_flag()
+        rows.append(
+            {
+                "id": c.id,
+                "iri": catalog.iri(c.id),
+                "label": c.label,
+                "alt_labels": list(c.alt_labels),
+                "definition": c.definition,
+                "layer": layer,
+                "layer_inferred": layer_inferred,
+                "tier": c.tier,
+                "minutes": minutes,
+                "minutes_inferred": minutes_inferred,
+                "level": level,
+                "level_inferred": level_inferred,
+                "modules": list(c.modules),
+                "premium": c.premium,
+                "stub": c.stub,
+                "sources": [f"{s.file}:{s.line}" for s in c.sources],
+            }
+        )
+    return rows
+
+
+def edge_rows(catalog: Catalog) -> list[dict]:
+    """Stated and inferred prerequisite edges (source requires target), as every export writes them."""
+    evidence = {(c.id, str(f.value)): f.evidence for c in catalog.concepts.values() for f in c.inferred_prerequisites}
     return [
         {
-            "id": c.id,
-            "iri": catalog.iri(c.id),
-            "label": c.label,
-            "alt_labels": list(c.alt_labels),
-            "definition": c.definition,
-            "layer": c.layer,
-            "tier": c.tier,
-            "minutes": c.minutes,
-            "level": c.level,
-            "modules": list(c.modules),
-            "premium": c.premium,
-            "stub": c.stub,
-            "sources": [f"{s.file}:{s.line}" for s in c.sources],
+            "source": e.source,
+            "target": e.target,
+            "slug": e.slug,
+            "method": e.method,
+            "line": e.line,
+            "inferred": e.inferred,
+            "confidence": e.confidence,
+            "evidence": evidence.get((e.source, e.target)) if e.inferred else None,
         }
-        for c in sorted(catalog.concepts.values(), key=lambda c: c.id)
+        for e in sorted(catalog.edges(inferred=True), key=lambda e: (e.source, e.target))
     ]
 
 
@@ -57,9 +86,12 @@ def write_parquet(catalog: Catalog, directory: Path) -> list[Path]:
                 ("alt_labels", pa.list_(pa.string())),
                 ("definition", pa.string()),
                 ("layer", pa.string()),
+                ("layer_inferred", pa.bool_()),
                 ("tier", pa.int32()),
                 ("minutes", pa.int32()),
+                ("minutes_inferred", pa.bool_()),
                 ("level", pa.string()),
+                ("level_inferred", pa.bool_()),
                 ("modules", pa.list_(pa.string())),
                 ("premium", pa.bool_()),
                 ("stub", pa.bool_()),
@@ -68,18 +100,7 @@ def write_parquet(catalog: Catalog, directory: Path) -> list[Path]:
         ),
     )
     edges = pa.Table.from_pylist(
-        [
-            {
-                "source": e.source,
-                "target": e.target,
-                "slug": e.slug,
-                "method": e.method,
-                "line": e.line,
-                "inferred": False,
-                "confidence": 1.0,
-            }
-            for e in sorted(catalog.edges(), key=lambda e: (e.source, e.target))
-        ],
+        edge_rows(catalog),
         schema=pa.schema(
             [
                 ("source", pa.string()),
@@ -89,6 +110,7 @@ def write_parquet(catalog: Catalog, directory: Path) -> list[Path]:
                 ("line", pa.int32()),
                 ("inferred", pa.bool_()),
                 ("confidence", pa.float64()),
+                ("evidence", pa.string()),
             ]
         ),
     )
@@ -119,13 +141,30 @@ def serialize_rdf(nquads: bytes, fmt: str) -> bytes:
 
 
 def write_graphml(catalog: Catalog, path: Path) -> None:
+    """GraphML of concepts and prerequisite edges. Edge direction: ``source -> target`` means source
+    *requires* target (the direction of ``ckg:requires``); the mermaid/dot pictures draw the same edges
+    the other way, prerequisite first. Inferred edges carry ``inferred``, ``confidence`` and ``evidence``."""
     import networkx as nx
 
     from ckg.atomic import write_bytes
 
     g = nx.DiGraph()
-    for c in catalog.concepts.values():
-        g.add_node(c.id, label=c.label, layer=c.layer or "", minutes=c.minutes or 0, stub=c.stub)
-    for e in catalog.edges():
-        g.add_edge(e.source, e.target, method=e.method or "", slug=e.slug or "")
+    for row in concept_rows(catalog):
+        attrs = {
+            k: row[k]
+            for k in ("label", "layer_inferred", "minutes_inferred", "level_inferred", "stub")
+            if row[k] is not None
+        }
+        attrs |= {k: row[k] for k in ("layer", "minutes", "level") if row[k] is not None}  # unknown stays absent
+        g.add_node(row["id"], **attrs)
+    for e in edge_rows(catalog):
+        g.add_edge(
+            e["source"],
+            e["target"],
+            method=e["method"] or "",
+            slug=e["slug"] or "",
+            inferred=e["inferred"],
+            confidence=float(e["confidence"]),
+            evidence=e["evidence"] or "",
+        )
     write_bytes(path, "\n".join(nx.generate_graphml(g)).encode("utf-8"))

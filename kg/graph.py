@@ -13,8 +13,8 @@ import networkx as nx
 from pydantic import BaseModel
 
 #: Gap, path and next plan over inferred edges at or above this confidence by default. It lives
-#: here, with the graph they plan over, so graph-only commands need not import kg.infer (numpy).
-USE_THRESHOLD = 0.30
+#: here, with the graph they plan over, so graph-only commands need not import kg.inference (numpy).
+USE_THRESHOLD = 0.10
 
 
 class LintFinding(BaseModel):

@@ -159,9 +159,9 @@ class _Inferred:
 
 
 def _infer(ingest: Any, catalog: Catalog, built: Any, base_iri: str) -> _Inferred:
-    """Inferred prerequisites, values and research-path links, as quads for the inferred graph."""
+    """Inferred prerequisites, taxonomy, values and research-path links, as quads for the inferred graph."""
     from kg.build import inferred_quads
-    from kg.infer import infer, link_path
+    from kg.inference import infer, link_path
     from kg.iris import Iris
 
     iris = Iris(base_iri)
@@ -177,9 +177,13 @@ def _infer(ingest: Any, catalog: Catalog, built: Any, base_iri: str) -> _Inferre
     modules = {title: node for node, title in catalog.modules.items()}
     summary = {
         "edges": len(result.edges),
-        "values": {p: sum(1 for v in result.values if v.prop == p) for p in ("layer", "minutes", "module")},
+        "values": {p: sum(1 for v in result.values if v.prop == p) for p in ("layer", "minutes", "module", "level")},
+        "relations": {k: sum(1 for r in result.relations if r.kind == k) for k in ("broader", "related", "same-topic")},
+        "mentions": len(result.mentions),
         "path_links": len(about),
         "skipped_cycles": result.skipped_cycles,
+        "skipped_hub": result.skipped_hub,
+        "skipped_layer": result.skipped_layer,
         "weights": result.weights,
     }
     return _Inferred(inferred_quads(result, iris, modules, about), summary)

@@ -67,6 +67,7 @@ class CKG(DefinedNamespace):
     inferredLayer: URIRef
     inferredStudyMinutes: URIRef
     inferredModule: URIRef
+    inferredLevel: URIRef
     inferredProperty: URIRef
     evidence: URIRef
 

@@ -44,6 +44,8 @@ class GapItem(BaseModel):
     confidence: float | None = None
     layer_inferred: bool = False
     minutes_inferred: bool = False
+    #: Concepts the taxonomy calls the same topic, folded into this item.
+    same_as: list[str] = Field(default_factory=list)
 
 
 class GapPlan(BaseModel):
@@ -165,6 +167,19 @@ class GapFinder:
             for p in self.graph.prerequisites(t):
                 if p not in covered:
                     needed.setdefault(p, []).append(t)
+        # One topic, one item: of two concepts the taxonomy calls the same topic, keep the one listed first
+        # (or a target); the other is named in its ``same_as``.
+        same_as: dict[str, list[str]] = {}
+        for cid in sorted(needed, key=lambda n: (len(self.graph.prerequisites(n)), n)):
+            if cid not in needed:
+                continue
+            for other in self._same_topic(cid):
+                if other in needed and other != cid:
+                    needed.pop(other)
+                    same_as.setdefault(cid, []).append(other)
+                elif other in ids:
+                    needed.pop(cid, None)
+                    break
         chains = {t: self._chains(t) for t in dict.fromkeys(ids)}
         items = []
         for cid in self.order(set(needed)):
@@ -190,6 +205,7 @@ class GapFinder:
                     confidence=min(inferred) if inferred else None,
                     layer_inferred=layer_inferred,
                     minutes_inferred=minutes_inferred,
+                    same_as=sorted(same_as.get(cid, [])),
                 )
             )
         plan = GapPlan(
@@ -207,6 +223,9 @@ class GapFinder:
             plan.related = self.related(ids, set(needed) | covered, related)
         return plan
 
+    def _same_topic(self, cid: str) -> list[str]:
+        return [str(f.value) for f in self.cat.concepts[cid].relations.get("same_topic", [])]
+
     def _chains(self, target: str) -> dict[str, list[str]]:
         """Cheapest chain from ``target`` to each prerequisite; an inferred hop costs more than an asserted one."""
         return nx.single_source_dijkstra_path(
@@ -214,23 +233,47 @@ class GapFinder:
         )
 
     def related(self, targets: list[str], exclude: set[str], k: int) -> list[dict[str, Any]]:
-        """Close in meaning to a target, not a prerequisite, not known: worth a look, listed apart."""
-        svc = self.search
+        """Related concepts a learner is missing: taxonomy links first (broader, narrower, related, same
+        topic), then concepts close in meaning; never a prerequisite or a known concept. Each says why."""
         out: list[dict[str, Any]] = []
         seen = set(targets) | exclude
         for t in targets:
-            for h in svc.similar(self.cat.concepts[t], k=k + len(seen)):
-                if h.id in seen:
-                    continue
-                seen.add(h.id)
-                near_graph = h.id in self.graph.g and (
-                    nx.has_path(self.graph.g.to_undirected(as_view=True), t, h.id) if t in self.graph.g else False
-                )
-                out.append(
-                    {"id": h.id, "label": h.label, "target": t, "similarity": h.score, "connected_in_graph": near_graph}
-                )
-                if len([o for o in out if o["target"] == t]) >= k:
-                    break
+            mine: list[dict[str, Any]] = []
+            for kind, facts in self.cat.concepts[t].relations.items():
+                for f in facts:
+                    if str(f.value) not in seen:
+                        seen.add(str(f.value))
+                        c = self.cat.concepts[str(f.value)]
+                        mine.append(
+                            {
+                                "id": c.id,
+                                "label": c.label,
+                                "target": t,
+                                "kind": kind,
+                                "why": f.evidence,
+                                "confidence": f.confidence,
+                                "similarity": None,
+                            }
+                        )
+            if len(mine) < k:
+                for h in self.search.similar(self.cat.concepts[t], k=k + len(seen)):
+                    if h.id in seen:
+                        continue
+                    seen.add(h.id)
+                    mine.append(
+                        {
+                            "id": h.id,
+                            "label": h.label,
+                            "target": t,
+                            "kind": "similar",
+                            "why": f"close in meaning (cosine {h.score:.2f})",
+                            "confidence": None,
+                            "similarity": h.score,
+                        }
+                    )
+                    if len(mine) >= k:
+                        break
+            out += mine[:k]
         return out
 
     def path(self, target: str) -> GapPlan:

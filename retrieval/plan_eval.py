@@ -69,7 +69,9 @@ def load_plans(path: Path | None = None) -> list[PlanGold]:
         try:
             out.append(PlanGold.model_validate_json(line))
         except ValueError as exc:
-            raise CkgError(f"{path}:{n}: not a plan gold record ({exc.__class__.__name__}); see data/eval/README.md") from exc
+            raise CkgError(
+                f"{path}:{n}: not a plan gold record ({exc.__class__.__name__}); see data/eval/README.md"
+            ) from exc
     return out
 
 
@@ -119,7 +121,7 @@ def evaluate_plans(finder: Any, gold: list[PlanGold]) -> PlanEvalReport:
             )
         )
     splits = []
-    for name in sorted({r.split for r in results}) + ["all"]:
+    for name in [*sorted({r.split for r in results}), "all"]:
         rs = [r for r in results if name in ("all", r.split)]
         groups = sum(r.groups for r in rs)
         met = sum(r.groups_met for r in rs)

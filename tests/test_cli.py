@@ -60,7 +60,7 @@ def test_concepts_json(workspace):
     result = runner.invoke(app, ["concepts", "--home", str(workspace.settings.home), "-f", "json"])
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
-    assert len(rows) == 1199
+    assert len(rows) == 1191
     assert all(set(r) >= REQUIRED for r in rows)
     assert all(s["file"] and s["line"] for r in rows for s in r["sources"])
 
@@ -72,7 +72,7 @@ def test_concepts_json(workspace):
         (["--source", "theory-library"], 296),
         (["--source", "concept-library.txt"], 66),
         (["--module", "Foundations"], 37 + 3),  # theory module + concept-library group of that name
-        (["--no-stubs"], 1186),
+        (["--no-stubs"], 1180),
     ],
 )
 def test_concepts_filters(workspace, args, count):

@@ -51,8 +51,8 @@ def test_dataset_graphs(workspace):
 
 def test_counts_from_sparql(workspace):
     q = workspace.store.query
-    assert q("SELECT (COUNT(?c) AS ?n) WHERE { ?c a ckg:Concept }").records() == [{"n": 1199}]
-    assert q("SELECT (COUNT(?c) AS ?n) WHERE { ?c ckg:stub true }").records() == [{"n": 13}]
+    assert q("SELECT (COUNT(?c) AS ?n) WHERE { ?c a ckg:Concept }").records() == [{"n": 1191}]
+    assert q("SELECT (COUNT(?c) AS ?n) WHERE { ?c ckg:stub true }").records() == [{"n": 11}]
     assert q(
         "SELECT (COUNT(*) AS ?n) WHERE { GRAPH <https://ckg.example.org/graph/merged> { ?a ckg:requires ?b } }"
     ).records() == [{"n": 406}]
@@ -159,7 +159,7 @@ def test_shacl_passes_on_real_data(workspace):
     kinds = {}
     for f in report.findings:
         kinds[f.kind] = kinds.get(f.kind, 0) + 1
-    assert kinds == {"layer-inversion": 19, "redundant-edge": 65, "stub": 13, "orphan": 19}
+    assert kinds == {"layer-inversion": 19, "redundant-edge": 65, "stub": 11, "orphan": 19}
     assert report.ok
 
 
@@ -226,7 +226,7 @@ def test_parquet_export(workspace, tmp_path):
     write_parquet(workspace.catalog, tmp_path)
     concepts = pq.read_table(tmp_path / "concepts.parquet")
     edges = pq.read_table(tmp_path / "edges.parquet")
-    assert concepts.num_rows == 1199 and edges.num_rows == 406
+    assert concepts.num_rows == 1191 and edges.num_rows == 406
     assert str(concepts.schema.field("alt_labels").type) == "list<element: string>"
     ids = concepts.column("id").to_pylist()
     assert ids == sorted(ids)
@@ -265,4 +265,4 @@ def test_catalog_from_ingest_is_the_catalog_the_graph_reads_back_as(ingested):
     from_graph = Catalog(GraphStore.from_quads(build_quads(ingested, base)), base)
     from_ingest = Catalog.from_ingest(ingested, base)
     assert from_ingest.snapshot() == from_graph.snapshot()
-    assert len(from_ingest.concepts) == 1199 and len(from_ingest.edges()) == 406
+    assert len(from_ingest.concepts) == 1191 and len(from_ingest.edges()) == 406

@@ -16,10 +16,10 @@ pytestmark = pytest.mark.slow
 
 def test_index_manifest(indexed):
     ws, outcome = indexed
-    assert outcome.index.concepts == 1199 and outcome.index.encoded == 1199
+    assert outcome.index.concepts == 1191 and outcome.index.encoded == 1191
     manifest = json.loads((ws.settings.index_dir / "manifest.json").read_text())
     assert manifest["model"] == "all-MiniLM-L6-v2"
-    assert (manifest["dimension"], manifest["kind"], manifest["count"]) == (384, "flat", 1199)
+    assert (manifest["dimension"], manifest["kind"], manifest["count"]) == (384, "flat", 1191)
     assert manifest["normalized"] is True
     assert {"faiss-cpu", "sentence-transformers", "ckg"} <= set(manifest["versions"])
 

@@ -1,0 +1,222 @@
+"""Prerequisites, taxonomy and values for every concept: one curriculum graph across all five sources.
+
+Only theory-library topics carry prerequisite lines; the ~900 concepts of the
+other sources would be leaves. :func:`infer` fills the graph in, in stages
+that each live in their own module:
+
+1. :mod:`~kg.inference.mentions` - which concepts every description names;
+2. :mod:`~kg.inference.taxonomy` - genus (broader), related, same-topic links;
+3. :mod:`~kg.inference.values` - a first layer/level/minutes/module estimate;
+4. :mod:`~kg.inference.scoring` - candidate prerequisites between any two
+   concepts scored by a calibrated model fitted on the stated edges;
+5. :mod:`~kg.inference.acyclic` - accepted edges never close a cycle;
+6. layers made consistent with the final graph (a concept sits at or above
+   each prerequisite), then levels from layers.
+
+Direct edges are kept few and near: a candidate already reachable through a
+better-scored one is left to the closure, so foundations arrive through the
+graph instead of as direct edges of everything, and no concept takes more than
+:data:`HUB_SHARE` of all inferred edges. Nothing here writes the asserted
+graph: the caller puts every result in the inferred named graph with its
+method, confidence and evidence.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import networkx as nx
+import numpy as np
+
+from ingest.concepts import Concept
+from kg.graph import USE_THRESHOLD
+from kg.inference.acyclic import Acyclic, reachable
+from kg.inference.layers import LAYER_ORDER, LAYERS
+from kg.inference.mentions import Mention, MentionIndex, concept_mentions
+from kg.inference.scoring import FEATURES, EdgeModel, Evidence, training_rows
+from kg.inference.taxonomy import Relation, broader_relations, related_relations, same_topic_relations
+from kg.inference.values import (
+    InferredValue,
+    PathLink,
+    consistent_layers,
+    infer_levels,
+    infer_values,
+    link_path,
+)
+
+__all__ = [
+    "FEATURES",
+    "LAYERS",
+    "LAYER_ORDER",
+    "MAX_EDGES",
+    "USE_THRESHOLD",
+    "Inference",
+    "InferredEdge",
+    "InferredValue",
+    "Mention",
+    "PathLink",
+    "Relation",
+    "infer",
+    "link_path",
+    "needs_inference",
+]
+
+STORE_THRESHOLD = 0.05  # below this an edge is not even written to the inferred graph
+MAX_EDGES = 4  # direct inferred prerequisites per concept
+HUB_SHARE = 0.04  # no concept receives more than this share of the inferred edges
+MAX_TRAIN = 3000  # concepts whose candidates train the edge model
+
+
+@dataclass(frozen=True)
+class InferredEdge:
+    source: str
+    target: str
+    confidence: float
+    method: str
+    evidence: str
+
+
+@dataclass
+class Inference:
+    edges: list[InferredEdge] = field(default_factory=list)
+    values: list[InferredValue] = field(default_factory=list)
+    relations: list[Relation] = field(default_factory=list)
+    mentions: list[Mention] = field(default_factory=list)
+    skipped_cycles: int = 0
+    skipped_hub: int = 0
+    skipped_layer: int = 0
+    weights: dict[str, float] = field(default_factory=dict)
+
+
+def needs_inference(c: Concept, graph: nx.DiGraph) -> bool:
+    """No stated prerequisites, described by some source, and not a stated foundation (a layer-0A topic)."""
+    if c.stub or (c.id in graph and graph.out_degree(c.id) > 0):
+        return False
+    return c.layer != "0A"
+
+
+def same_topic_map(relations: Iterable[Relation]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = defaultdict(set)
+    for r in relations:
+        if r.kind == "same-topic":
+            out[r.source].add(r.target)
+            out[r.target].add(r.source)
+    return out
+
+
+def infer(
+    concepts: Mapping[str, Concept],
+    edges: Iterable[tuple[str, str]],
+    ids: list[str],
+    vectors: np.ndarray,
+    *,
+    targets: Iterable[str] | None = None,
+    store_threshold: float = STORE_THRESHOLD,
+    max_edges: int = MAX_EDGES,
+) -> Inference:
+    """Inferred edges for ``targets`` (default: every concept that needs them), relations and values.
+
+    ``edges`` are the asserted ones (``a -> b``: a requires b).
+    """
+    vectors = np.asarray(vectors, dtype=np.float32)
+    graph = nx.DiGraph()
+    graph.add_nodes_from(concepts)
+    graph.add_edges_from(edges)
+
+    index = MentionIndex(concepts)
+    mentions = concept_mentions(concepts, index)
+    broader = broader_relations(concepts, index)
+    relations = (
+        broader + related_relations(mentions, broader) + same_topic_relations(concepts, ids, vectors, index.acronyms)
+    )
+    same = same_topic_map(relations)
+
+    values = infer_values(concepts, ids, vectors)
+    layers: dict[str, str | None] = {cid: c.layer for cid, c in concepts.items()}
+    levels: dict[str, str | None] = {cid: c.level for cid, c in concepts.items()}
+    for v in values:
+        if v.prop == "layer":
+            layers[v.concept] = str(v.value)
+    evidence = Evidence(concepts, ids, vectors, graph, layers, levels, mentions, broader, index)
+
+    teachers = sorted(n for n in graph if graph.out_degree(n) > 0 and not concepts[n].stub)
+    if len(teachers) > MAX_TRAIN:
+        teachers = sorted(random.Random(0).sample(teachers, MAX_TRAIN))
+    x, y = training_rows(evidence, teachers, same)
+    if not len(y) or not y.any() or y.all():
+        return Inference(values=values, relations=relations, mentions=mentions)
+    model = EdgeModel().fit(x, y)
+
+    if targets is None:
+        targets = (cid for cid in concepts if needs_inference(concepts[cid], graph))
+    wanted = sorted(set(targets))
+    successors = {n: list(graph.successors(n)) for n in graph}
+    proposed: list[tuple[float, str, str, str, str]] = []
+    for cid in wanted:
+        cands = evidence.candidates(cid, same.get(cid, set()))
+        if not cands:
+            continue
+        probs = model.predict(np.array([evidence.features(c, set()) for c in cands]))
+        ranked = sorted(zip(probs.tolist(), cands, strict=True), key=lambda pc: (-round(pc[0], 4), pc[1].target))
+        chosen: list[str] = []
+        covered: set[str] = set()
+        for p, cand in ranked:
+            if p < store_threshold or len(chosen) >= max_edges:
+                break
+            if _inverted(concepts, cid, cand.target) or cand.target in covered:
+                continue  # a stated deeper layer, or reached through a better candidate already
+            chosen.append(cand.target)
+            covered |= reachable(successors, cand.target)
+            proposed.append((round(p, 4), cid, cand.target, cand.method(), cand.evidence()))
+
+    cap = max(5, math.ceil(HUB_SHARE * len(proposed)))
+    incoming: dict[str, int] = defaultdict(int)
+    accepted: list[InferredEdge] = []
+    skipped = hub = 0
+    dag = Acyclic(graph, layers)
+    for p, src, tgt, method, why in sorted(proposed, key=lambda e: (-e[0], e[1], e[2])):
+        if incoming[tgt] >= cap:
+            hub += 1
+            continue
+        if not dag.add(src, tgt):
+            skipped += 1
+            continue
+        incoming[tgt] += 1
+        accepted.append(InferredEdge(src, tgt, p, method, why))
+    accepted.sort(key=lambda e: (e.source, -e.confidence, e.target))
+
+    planning = graph.copy()
+    planning.add_edges_from((e.source, e.target) for e in accepted if e.confidence >= USE_THRESHOLD)
+    values = consistent_layers(concepts, values, planning)
+    # An inferred edge whose prerequisite still ends up deeper than its stated-layer concept contradicts
+    # the sources' own order: drop it (layers stay consistent: fewer prerequisites only loosen them).
+    final = dict(layers) | {v.concept: str(v.value) for v in values if v.prop == "layer"}
+    kept = [e for e in accepted if not _deeper(final, e.source, e.target)]
+    skipped_layer = len(accepted) - len(kept)
+    accepted = kept
+    values = sorted(values + infer_levels(concepts, values), key=lambda v: (v.concept, v.prop))
+    return Inference(
+        edges=accepted,
+        values=values,
+        relations=relations,
+        mentions=mentions,
+        skipped_cycles=skipped,
+        skipped_hub=hub,
+        skipped_layer=skipped_layer,
+        weights=model.weights(),
+    )
+
+
+def _deeper(layers: Mapping[str, str | None], source: str, target: str) -> bool:
+    a, b = layers.get(source), layers.get(target)
+    return a in LAYER_ORDER and b in LAYER_ORDER and LAYER_ORDER[b] > LAYER_ORDER[a]
+
+
+def _inverted(concepts: Mapping[str, Concept], source: str, target: str) -> bool:
+    """Both layers stated and the prerequisite's is deeper: the sources' own order forbids the edge."""
+    a, b = concepts[source].layer, concepts[target].layer
+    return a in LAYER_ORDER and b in LAYER_ORDER and LAYER_ORDER[b] > LAYER_ORDER[a]

@@ -1,0 +1,131 @@
+"""Which concepts a text names, with the phrase and the file:line that say so.
+
+Every record of every source is read, not only a concept's preferred
+definition: a topic merged from the theory library and the wiki is described
+twice, and the second description often names what the first leaves out.
+
+A concept is named by any of its labels, matched as whole words after folding
+case, accents and dashes, in these variants:
+
+* singular/plural (``decision trees`` names Decision Tree);
+* hyphen, space or nothing between parts (``sub-gaussian``, ``sub gaussian``, ``subgaussian``);
+* without a generic head noun (``the transformer`` names Transformer Architecture,
+  ``an ensemble`` names Ensemble Methods) - see :data:`ingest.labels.GENERIC_HEADS`;
+* acronyms (``PCA``, ``RLHF``), matched case-sensitively so ``SAM`` the method is
+  not ``sam`` the word.
+
+Longest match wins and matches do not overlap, so ``attention mechanism theory``
+is one mention, not three.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from ingest.concepts import Concept
+from ingest.labels import GENERIC_HEADS, analyse
+from ingest.text import fold, is_acronym, joined_words, stem, words
+
+MAX_WORDS = 7
+#: A one-word label shorter than this is too ambiguous to count ("bias", "loss") unless it is an acronym.
+MIN_SINGLE_WORD = 5
+_ACRONYM_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-+]*[A-Za-z0-9+]|[A-Z]{2,}")
+
+
+@dataclass(frozen=True)
+class Mention:
+    """``source``'s text at ``file:line`` names ``target`` with ``phrase``."""
+
+    source: str
+    target: str
+    file: str
+    line: int
+    phrase: str
+
+    @property
+    def evidence(self) -> str:
+        return f'{self.file}:{self.line} "{self.phrase}"'
+
+
+def _NAMED_HEAD(tokens: list[str]) -> bool:
+    """``Transformer Architecture`` -> ``transformer``, but ``World Model`` -/-> ``world``: a model
+    head follows a common noun, which alone names nothing."""
+    return not tokens[-1].startswith("model")
+
+
+def _key(tokens: Iterable[str]) -> tuple[str, ...]:
+    return tuple(stem(t) for t in tokens)
+
+
+class MentionIndex:
+    """Label phrases of every described concept, for scanning any text."""
+
+    def __init__(self, concepts: Mapping[str, Concept]) -> None:
+        #: Case-sensitive single tokens (acronyms, short names) -> concept ids.
+        self.phrases: dict[tuple[str, ...], set[str]] = defaultdict(set)
+        self.acronyms: dict[str, set[str]] = defaultdict(set)
+        for c in concepts.values():
+            if c.stub:
+                continue
+            labels = {c.label, *c.alt_labels, *(s.title for s in c.sources)}
+            for label in labels:
+                parts = analyse(label)
+                for text in (label, parts.main, *parts.alt_labels):
+                    # Acronyms and short names (PCA, Adam, Tanh) only as written: "adam" in lower case is no name.
+                    if " " not in text and (is_acronym(text) or (len(text) < MIN_SINGLE_WORD and text[:1].isupper())):
+                        self.acronyms[text].add(c.id)
+                        continue
+                    for tokens in (words(text), joined_words(text)):
+                        self._add(tokens, c.id)
+                        if len(tokens) > 1 and tokens[-1] in GENERIC_HEADS and (len(tokens) > 2 or _NAMED_HEAD(tokens)):
+                            self._add(tokens[:-1], c.id)
+
+    def _add(self, tokens: list[str], cid: str) -> None:
+        if not tokens or len(tokens) > MAX_WORDS:
+            return
+        if tokens[0] in ("what", "how", "why"):  # question-form titles name their subject, not a phrase to find
+            return
+        if len(tokens) == 1 and len(tokens[0]) < MIN_SINGLE_WORD:
+            return
+        self.phrases[_key(tokens)].add(cid)
+
+    def find(self, text: str | None) -> list[tuple[str, str]]:
+        """``(concept id, phrase)`` for each concept ``text`` names, in order of first mention."""
+        if not text:
+            return []
+        found: dict[str, str] = {}
+        toks = words(text)
+        keyed = [stem(t) for t in toks]
+        i = 0
+        while i < len(toks):
+            for n in range(min(MAX_WORDS, len(toks) - i), 0, -1):
+                hit = self.phrases.get(tuple(keyed[i : i + n]))
+                if hit:
+                    phrase = " ".join(toks[i : i + n])
+                    for cid in sorted(hit):
+                        found.setdefault(cid, phrase)
+                    i += n
+                    break
+            else:
+                i += 1
+        for tok in _ACRONYM_TOKEN.findall(text):
+            for cid in sorted(self.acronyms.get(tok, ())):
+                found.setdefault(cid, tok)
+        return list(found.items())
+
+
+def concept_mentions(concepts: Mapping[str, Concept], index: MentionIndex | None = None) -> list[Mention]:
+    """Every (concept, named concept) pair across every source record, with its evidence; sorted."""
+    index = index or MentionIndex(concepts)
+    out: dict[tuple[str, str], Mention] = {}
+    for c in concepts.values():
+        own = {fold(c.label)}
+        for ref in c.sources:
+            for target, phrase in index.find(ref.description):
+                if target == c.id or fold(phrase) in own:
+                    continue
+                out.setdefault((c.id, target), Mention(c.id, target, ref.file, ref.line, phrase))
+    return [out[k] for k in sorted(out)]

@@ -1,0 +1,252 @@
+"""Scoring candidate prerequisites between any two concepts, from any source.
+
+Candidates for a concept ``c``: the concepts its descriptions name, its genus,
+the concepts its own label names ("Multi-Head *Attention*"), its nearest
+concepts in embedding space, and the stated prerequisites of its nearest
+concepts that have some. Each candidate ``t`` is described by features that
+mean the same for a theory topic and a wiki entry:
+
+* ``mention`` / ``reverse_mention``: ``c``'s texts name ``t`` / ``t``'s name ``c``;
+* ``genus``: ``t`` is what ``c`` "is a" (taxonomy); ``in_label``: ``c``'s label names ``t``;
+* ``refd``: reference distance (Liang et al., EMNLP 2015): how much more the
+  concepts near ``c`` refer to ``t`` (name it or require it) than the concepts
+  near ``t`` refer to ``c``; positive means ``t`` comes first;
+* ``similarity`` and its rank among ``c``'s neighbours;
+* ``inherit_max`` / ``inherit_sum``: similar concepts that require ``t``;
+* ``layer_gap`` / ``deeper`` / ``level_gap``: depth order (inferred layers where none is stated);
+* ``generality``: how many concepts name ``t`` (log), and the difference to ``c``'s.
+
+A logistic regression (scikit-learn) is fitted on the asserted edges: every
+candidate of a concept with stated prerequisites, labelled by whether it is
+one of them (direct). Its probabilities are what a confidence means: of the
+candidates scored 0.4, about 40% are stated edges. Features are rounded before scoring so that the last bits of a
+BLAS sum never change an edge (byte-identical rebuilds).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import networkx as nx
+import numpy as np
+
+from ingest.concepts import Concept
+from kg.inference.layers import LAYER_ORDER
+from kg.inference.mentions import Mention, MentionIndex
+from kg.inference.neighbours import Neighbours
+from kg.inference.taxonomy import Relation
+
+FEATURES = (
+    "mention",
+    "reverse_mention",
+    "genus",
+    "in_label",
+    "refd",
+    "similarity",
+    "sim_rank",
+    "inherit_max",
+    "inherit_sum",
+    "layer_gap",
+    "deeper",
+    "level_gap",
+    "generality",
+    "generality_gap",
+    "popularity",
+    "co_required",
+)
+NEIGHBOURS = 10
+REFD_NEIGHBOURS = 10
+LEVELS = {"beginner": 0, "intermediate": 1, "advanced": 2}
+
+
+@dataclass
+class Candidate:
+    source: str
+    target: str
+    why: dict[str, str] = field(default_factory=dict)
+
+    def method(self) -> str:
+        order = ("mention", "genus", "in_label", "neighbours", "co-required", "similar")
+        return "+".join(k for k in order if k in self.why) or "similar"
+
+    def evidence(self) -> str:
+        return "; ".join(
+            self.why[k]
+            for k in ("genus", "in_label", "mention", "neighbours", "co-required", "similar")
+            if k in self.why
+        )
+
+
+class Evidence:
+    """Everything the features read, computed once per build."""
+
+    def __init__(
+        self,
+        concepts: Mapping[str, Concept],
+        ids: list[str],
+        vectors: np.ndarray,
+        graph: nx.DiGraph,
+        layers: Mapping[str, str | None],
+        levels: Mapping[str, str | None],
+        mentions: list[Mention],
+        broader: list[Relation],
+        index: MentionIndex,
+    ) -> None:
+        self.concepts = concepts
+        self.graph = graph
+        self.layers = layers
+        self.levels = levels
+        self.row = {cid: i for i, cid in enumerate(ids)}
+        self.vectors = np.asarray(vectors, dtype=np.float32)
+        self.names: dict[str, dict[str, Mention]] = defaultdict(dict)
+        named_by: dict[str, int] = defaultdict(int)
+        for m in mentions:
+            self.names[m.source][m.target] = m
+            named_by[m.target] += 1
+        self.generality = {cid: math.log1p(named_by.get(cid, 0)) for cid in concepts}
+        self.genus = {r.source: r for r in broader}
+        self.in_label = {
+            cid: [(t, p) for t, p in index.find(c.label) if t != cid] for cid, c in concepts.items() if not c.stub
+        }
+        described = [cid for cid in sorted(concepts) if not concepts[cid].stub and cid in self.row]
+        everyone = Neighbours(ids, self.vectors, described)
+        self.near = everyone.all_of(
+            described, self.vectors[[self.row[c] for c in described]], max(NEIGHBOURS, REFD_NEIGHBOURS)
+        )
+        teachers = Neighbours(ids, self.vectors, (n for n in sorted(graph) if graph.out_degree(n) > 0))
+        self.near_teachers = teachers.all_of(described, self.vectors[[self.row[c] for c in described]], NEIGHBOURS)
+
+    def sim(self, a: str, b: str) -> float:
+        ra, rb = self.row.get(a), self.row.get(b)
+        return float(self.vectors[ra] @ self.vectors[rb]) if ra is not None and rb is not None else 0.0
+
+    def refers(self, a: str, b: str) -> bool:
+        return b in self.names.get(a, ()) or (a in self.graph and self.graph.has_edge(a, b))
+
+    def refd(self, a: str, b: str) -> float:
+        """RefD(a, b) > 0: ``a``'s neighbourhood refers to ``b`` more than ``b``'s refers to ``a`` (b first)."""
+
+        def side(x: str, y: str) -> float:
+            near = [(n, s) for n, s in self.near.get(x, [])[:REFD_NEIGHBOURS] if n != y]
+            total = sum(max(s, 0.0) for _, s in near)
+            return sum(max(s, 0.0) for n, s in near if self.refers(n, y)) / total if total else 0.0
+
+        return side(a, b) - side(b, a)
+
+    # ------------------------------------------------------------ candidates
+    def candidates(self, cid: str, exclude: set[str]) -> list[Candidate]:
+        """Candidates for ``cid`` as if it had no prerequisites (its own edges never feed its features)."""
+        if cid not in self.row or self.concepts[cid].stub:
+            return []
+        cands: dict[str, Candidate] = {}
+
+        def add(t: str, kind: str, why: str) -> None:
+            if t == cid or t in exclude or t not in self.concepts or self.concepts[t].stub:
+                return
+            cands.setdefault(t, Candidate(cid, t)).why.setdefault(kind, why)
+
+        for t, m in self.names.get(cid, {}).items():
+            add(t, "mention", f"{cid} names {t}: {m.evidence}")
+        g = self.genus.get(cid)
+        if g is not None:
+            add(g.target, "genus", f"{cid} is a kind of {g.target}: {g.evidence}")
+        for t, phrase in self.in_label.get(cid, []):
+            add(t, "in_label", f'label names "{phrase}"')
+        for n, s in self.near.get(cid, [])[:NEIGHBOURS]:
+            add(n, "similar", f"similar (cosine {s:.2f})")
+        for n, s in self.near_teachers.get(cid, []):
+            for t in self.graph.successors(n):
+                add(t, "neighbours", f"required by similar concept {n} (cosine {s:.2f})")
+        for d in sorted(self.graph.predecessors(cid)) if cid in self.graph else ():
+            for t in self.graph.successors(d):
+                add(t, "co-required", f"also required by {d}, which requires {cid}")
+        return [cands[t] for t in sorted(cands)]
+
+    def features(self, cand: Candidate, own_edges: set[str]) -> list[float]:
+        c, t = cand.source, cand.target
+        la, lb = LAYER_ORDER.get(self.layers.get(c) or ""), LAYER_ORDER.get(self.layers.get(t) or "")
+        gap = (la - lb) if la is not None and lb is not None else 0
+        va, vb = LEVELS.get(self.levels.get(c) or ""), LEVELS.get(self.levels.get(t) or "")
+        near = [n for n, _ in self.near.get(c, [])[:NEIGHBOURS]]
+        rank = near.index(t) + 1 if t in near else NEIGHBOURS + 1
+        inherit = [s for n, s in self.near_teachers.get(c, []) if self.graph.has_edge(n, t)]
+        # Concepts that require c and also require t: co-prerequisites are often each other's prerequisites.
+        dependents = list(self.graph.predecessors(c)) if c in self.graph else []
+        co = sum(1 for d in dependents if self.graph.has_edge(d, t))
+        indeg = self.graph.in_degree(t) if t in self.graph else 0
+        if t in own_edges:
+            indeg -= 1
+        row = [
+            float(t in self.names.get(c, ())),
+            float(c in self.names.get(t, ())),
+            float(self.genus.get(c) is not None and self.genus[c].target == t),
+            float("in_label" in cand.why),
+            self.refd(c, t),
+            self.sim(c, t),
+            float(rank),
+            max(inherit, default=0.0),
+            sum(max(s, 0.0) for s in inherit),
+            float(max(-3, min(3, gap))),
+            float(gap < 0),
+            float((va - vb) if va is not None and vb is not None else 0),
+            self.generality.get(t, 0.0),
+            self.generality.get(t, 0.0) - self.generality.get(c, 0.0),
+            math.log1p(max(indeg, 0)),
+            float(co),
+        ]
+        # Rounded so that float noise in the last bits of a dot product cannot flip a decision.
+        return [round(x, 3) for x in row]
+
+
+class EdgeModel:
+    """L2-regularised logistic regression over standardised :data:`FEATURES` (scikit-learn, lbfgs).
+
+    Chosen over gradient-boosted trees on the held-out edges (F1 0.33 against
+    0.29 at confidence 0.1, 3 seeds): ~300 positive edges are too few for trees
+    to beat a linear model, and a log-loss fit gives calibrated probabilities
+    without a separate calibration step.
+    """
+
+    def __init__(self) -> None:
+        self._model = None
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> EdgeModel:
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        self._model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000)).fit(x, y)
+        return self
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        if self._model is None:
+            raise RuntimeError("EdgeModel.predict before fit")
+        return self._model.predict_proba(x)[:, 1]
+
+    def weights(self) -> dict[str, float]:
+        """Standardised coefficients by feature (what the build summary reports)."""
+        lr = self._model[-1] if self._model is not None else None
+        if lr is None:
+            return {}
+        return {"bias": round(float(lr.intercept_[0]), 4)} | {
+            f: round(float(w), 4) for f, w in zip(FEATURES, lr.coef_[0], strict=True)
+        }
+
+
+def training_rows(
+    evidence: Evidence, teachers: Iterable[str], same_topic: Mapping[str, set[str]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """One row per candidate of each concept with stated prerequisites; label: it is one of them."""
+    xs: list[list[float]] = []
+    ys: list[float] = []
+    # Labelled by direct edges: trained on "in the closure" the model scored more plan groups on the dev
+    # split (0.43 against 0.38) but more wrong items (1.4 against 0 per 20 plans) and a lower direct F1.
+    for cid in teachers:
+        own = set(evidence.graph.successors(cid))
+        for cand in evidence.candidates(cid, same_topic.get(cid, set())):
+            xs.append(evidence.features(cand, own))
+            ys.append(float(cand.target in own))
+    return np.array(xs, dtype=np.float64).reshape(-1, len(FEATURES)), np.array(ys)

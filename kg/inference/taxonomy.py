@@ -1,0 +1,167 @@
+"""Broader, related and same-topic links between concepts, each with its evidence.
+
+* **broader** (``skos:broader``): the genus of a definitional sentence. In
+  "A random forest is an ensemble of decision trees", the first concept named
+  after the copula ("ensemble" = Ensemble Methods) is what a random forest is
+  a kind of. Only the first sentence of a description is read, and only its
+  first few words after the copula, where the genus stands.
+* **related** (``skos:related``): two concepts whose descriptions name each
+  other, with no genus link between them.
+* **same topic** (``skos:closeMatch``): two concepts not merged at ingest whose
+  labels agree once acronyms are expanded or one label holds the other, and
+  whose descriptions are near in meaning ("RLHF and Alignment" /
+  "Reinforcement Learning from Human Feedback"). A plan lists one of them only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from ingest.concepts import Concept
+from ingest.labels import GENERIC_HEADS, analyse
+from ingest.text import content_key, is_acronym, stem, words
+from kg.inference.mentions import Mention, MentionIndex
+
+#: Words after the copula within which the genus must be named.
+GENUS_WINDOW = 6
+#: Same-topic pairs need descriptions at least this close (cosine) ...
+SAME_TOPIC_SIMILARITY = 0.55
+#: ... or this close when the labels share nothing but meaning.
+SAME_TOPIC_SIMILARITY_ALONE = 0.92
+
+_COPULA = re.compile(r"\b(?:is|are|was|were)\s+(?:(?:a|an|the|one of the|a kind of|a type of|a family of)\s+)?", re.I)
+_SENTENCE_END = re.compile(r"(?<=[a-z0-9)])[.;:](?:\s|$)")
+
+
+@dataclass(frozen=True)
+class Relation:
+    """``source`` --kind--> ``target``; kind is ``broader``, ``related`` or ``same-topic``."""
+
+    source: str
+    target: str
+    kind: str
+    confidence: float
+    evidence: str
+
+
+def _first_sentence(text: str) -> str:
+    m = _SENTENCE_END.search(text)
+    return text[: m.start()] if m else text
+
+
+def genus(c: Concept, index: MentionIndex) -> Relation | None:
+    """The first concept named right after "is a/an/the" in the first sentence of one of ``c``'s descriptions."""
+    for ref in c.sources:
+        if not ref.description:
+            continue
+        sentence = _first_sentence(ref.description)
+        m = _COPULA.search(sentence)
+        if m is None or m.start() > 120:
+            continue
+        window = " ".join(sentence[m.end() :].split()[:GENUS_WINDOW])
+        for target, phrase in index.find(window):
+            if target != c.id:
+                said = f"{sentence[: m.end()].strip()} {window}"
+                return Relation(c.id, target, "broader", 0.8, f'{ref.file}:{ref.line} "{said}" ({phrase})')
+    return None
+
+
+def broader_relations(concepts: Mapping[str, Concept], index: MentionIndex) -> list[Relation]:
+    out = [g for cid in sorted(concepts) if (g := genus(concepts[cid], index)) is not None]
+    return out
+
+
+def related_relations(mentions: list[Mention], broader: list[Relation]) -> list[Relation]:
+    """Pairs whose descriptions name each other, minus genus pairs; one relation per pair (a < b)."""
+    said = {(m.source, m.target): m for m in mentions}
+    kinds = {(r.source, r.target) for r in broader} | {(r.target, r.source) for r in broader}
+    out = []
+    for (a, b), m in sorted(said.items()):
+        back = said.get((b, a))
+        if a < b and back is not None and (a, b) not in kinds:
+            out.append(Relation(a, b, "related", 0.7, f"{m.evidence}; {back.evidence}"))
+    return out
+
+
+def _label_forms(c: Concept) -> set[tuple[str, ...]]:
+    """Content-word keys of every label, with acronyms both as written and expanded."""
+    forms: set[tuple[str, ...]] = set()
+    expansions: dict[str, tuple[str, ...]] = {}
+    for label in (c.label, *c.alt_labels):
+        parts = analyse(label)
+        for alt in parts.alt_labels:
+            if is_acronym(alt):
+                expansions[stem(alt.lower())] = tuple(stem(t) for t in content_key(words(parts.main)))
+    for label in (c.label, *c.alt_labels):
+        key = tuple(stem(t) for t in content_key(words(label)))
+        forms.add(key)
+        expanded: list[str] = []
+        for t in key:
+            expanded.extend(expansions.get(t, (t,)))
+        forms.add(tuple(expanded))
+    return {f for f in forms if f}
+
+
+def same_topic_relations(
+    concepts: Mapping[str, Concept], ids: list[str], vectors: np.ndarray, acronyms: Mapping[str, set[str]]
+) -> list[Relation]:
+    """Pairs not merged at ingest that name one topic: label containment (acronyms expanded) plus close meaning."""
+    row = {cid: i for i, cid in enumerate(ids)}
+    live = [cid for cid in sorted(concepts) if not concepts[cid].stub and cid in row]
+    forms = {cid: _label_forms(concepts[cid]) for cid in live}
+    # Acronyms a concept is known by (RLHF), so "RLHF and Alignment" can be read as its expansion.
+    expand: dict[str, tuple[str, ...]] = {}
+    for acr, owners in acronyms.items():
+        if len(owners) == 1:
+            owner = next(iter(owners))
+            expand[stem(acr.lower())] = tuple(stem(t) for t in content_key(words(concepts[owner].label)))
+    for cid in live:
+        for f in list(forms[cid]):
+            grown: list[str] = []
+            for t in f:
+                grown.extend(expand.get(t, (t,)))
+            forms[cid].add(tuple(grown))
+    mat = np.asarray(vectors, dtype=np.float32)[[row[c] for c in live]]
+    sims = mat @ mat.T
+    out = []
+    for i, a in enumerate(live):
+        for j in np.nonzero(sims[i] >= SAME_TOPIC_SIMILARITY)[0].tolist():
+            b = live[j]
+            if b <= a:
+                continue
+            s = float(sims[i, j])
+            contained = any(set(fa) < set(fb) or set(fb) < set(fa) or fa == fb for fa in forms[a] for fb in forms[b])
+            shared = any(set(fa) & set(fb) for fa in forms[a] for fb in forms[b])
+            if (contained and len(min(forms[a] | forms[b], key=len)) >= 1 and _extra_is_minor(forms[a], forms[b])) or (
+                s >= SAME_TOPIC_SIMILARITY_ALONE and shared
+            ):
+                out.append(
+                    Relation(
+                        a,
+                        b,
+                        "same-topic",
+                        round(s, 3),
+                        f'"{concepts[a].label}" / "{concepts[b].label}": labels agree, descriptions cosine {s:.2f}',
+                    )
+                )
+    return out
+
+
+#: Words that, added to a label, still name the same topic ("X and Alignment" is X in a wider frame,
+#: "X: Deep Dive" is X in depth); any other extra word ("Theory", "Inference") makes a different topic.
+_MINOR = frozenset({"deep", "dive", "primer", "basic", "introduction", "overview", "alignment", "practice"}) | {
+    stem(w) for w in GENERIC_HEADS
+}
+
+
+def _extra_is_minor(fa_set: set[tuple[str, ...]], fb_set: set[tuple[str, ...]]) -> bool:
+    for fa in fa_set:
+        for fb in fb_set:
+            small, big = (set(fa), set(fb)) if len(fa) <= len(fb) else (set(fb), set(fa))
+            if small <= big and (big - small) <= _MINOR:
+                return True
+    return False

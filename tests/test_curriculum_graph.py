@@ -1,0 +1,185 @@
+"""One curriculum graph across all five sources (issue #17): mentions, taxonomy, titles, merges, outputs.
+
+Unit tests use the real ingest (no model); the end-to-end ones the indexed build.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ingest.concepts import Concept, SourceRef
+from kg.inference.mentions import MentionIndex, concept_mentions
+from kg.inference.taxonomy import broader_relations, genus
+
+
+def _c(cid: str, label: str, *alts: str, text: str | None = None) -> Concept:
+    sources = [SourceRef(source="topic-wiki", file="topic-wiki.txt", line=1, title=label, description=text)]
+    return Concept(id=cid, label=label, alt_labels=list(alts), sources=sources)
+
+
+TOY = {
+    "dt": _c("dt", "Decision Tree"),
+    "sg": _c("sg", "Sub-Gaussian Random Variables"),
+    "pca": _c("pca", "Principal Component Analysis", "PCA"),
+    "tr": _c("tr", "Transformer Architecture"),
+    "wm": _c("wm", "World Model"),
+    "adam": _c("adam", "Adam"),
+    "bias": _c("bias", "Bias"),
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("an ensemble of decision trees", {"dt"}),  # plural
+        ("subgaussian random variables and sub gaussian random variables", {"sg"}),  # hyphen / space / glued
+        ("we run PCA first", {"pca"}),  # acronym, case-sensitive
+        ("a pca-like trick", set()),  # lower-case acronym is a word, not the name
+        ("the transformer replaced recurrence", {"tr"}),  # generic head "architecture" dropped
+        ("a small world of agents", set()),  # but "model" is not dropped to a bare common noun
+        ("Adam keeps moving averages; adam is a name", {"adam"}),  # short names only as written
+        ("the bias of the estimator", set()),  # one short word is too ambiguous
+    ],
+)
+def test_mention_variants(text, expected):
+    assert {cid for cid, _ in MentionIndex(TOY).find(text)} == expected
+
+
+def test_longest_mention_wins():
+    concepts = {"a": _c("a", "Attention Mechanism"), "t": _c("t", "Attention Mechanism Theory")}
+    assert [cid for cid, _ in MentionIndex(concepts).find("attention mechanism theory explains it")] == ["t"]
+
+
+def test_mentions_read_every_record_with_evidence(ingested):
+    concepts = {c.id: c for c in ingested.concepts}
+    said = {(m.source, m.target): m for m in concept_mentions(concepts)}
+    m = said[("random-forest", "decision-tree")]
+    assert (m.file, m.line, m.phrase) == ("topic-wiki.txt", 182, "decision trees")
+    assert ("bm25", "tf-idf") in said
+    # A merged concept is read in all its records: the theory topic and its wiki entry.
+    assert any(k[0] == "transformer-architecture" and said[k].file == "topic-wiki.txt" for k in said)
+
+
+@pytest.mark.parametrize(
+    ("cid", "broader"),
+    [
+        ("random-forest", "ensemble-methods"),  # "A random forest is an ensemble of decision trees"
+        ("bm25", "sparse-retrieval"),  # "BM25 is a sparse retrieval scoring function"
+        ("binary-cross-entropy", "cross-entropy"),
+        ("decoder-only-transformer", "transformer-architecture"),
+    ],
+)
+def test_genus_from_real_definitional_sentences(ingested, cid, broader):
+    concepts = {c.id: c for c in ingested.concepts}
+    g = genus(concepts[cid], MentionIndex(concepts))
+    assert g is not None and g.target == broader and g.kind == "broader"
+    assert g.evidence.startswith("topic-wiki.txt:")
+
+
+def test_broader_relations_are_sorted_and_never_reflexive(ingested):
+    concepts = {c.id: c for c in ingested.concepts}
+    rels = broader_relations(concepts, MentionIndex(concepts))
+    assert len(rels) > 80 and all(r.source != r.target for r in rels)
+    assert [r.source for r in rels] == sorted(r.source for r in rels)
+
+
+@pytest.mark.parametrize(
+    ("line", "title"),
+    [
+        (225, "LoRA Adapter"),
+        (454, "Variance, Covariance and Correlation"),
+        (506, "Positive (Semi-)Definite Matrices"),
+        (587, "GAN Family: WGAN, StyleGAN, BigGAN"),
+    ],
+)
+def test_wiki_titles_once_cut_wrongly(ingested, line, title):
+    rec = next(r for r in ingested.records if r.source == "topic-wiki" and r.locator.line == line)
+    assert rec.title == title
+    assert not rec.description.lower().startswith(title.lower()[-3:])  # nothing of the title left behind
+
+
+def test_stub_slugs_resolve_to_the_real_concept(ingested):
+    ids = {c.id for c in ingested.concepts}
+    assert "gradient-boosting" not in ids and "metropolis-hastings" not in ids
+    gbm = next(c for c in ingested.concepts if c.id == "gradient-boosting-machines")
+    assert not gbm.stub
+
+
+def test_merges_are_explained_with_both_rules(ingested):
+    merge = next(m for m in ingested.report.merges if m.concept == "transformer-architecture")
+    assert "generic-head+normalized: transformer" in merge.rules
+
+
+# ---------------------------------------------------------------- end to end
+
+
+@pytest.mark.slow
+def test_same_topic_pairs_are_linked_and_never_both_in_a_plan(indexed):
+    ws = indexed[0]
+    cat = ws.catalog
+    same = {(c.id, str(f.value)) for c in cat.concepts.values() for f in c.relations.get("same_topic", [])}
+    assert ("linear-regression", "linear-regression-basics") in same
+    assert ("rlhf-and-alignment", "reinforcement-learning-from-human-feedback") in same
+    from retrieval.gap import GapFinder
+
+    finder = GapFinder(ws)
+    for cid in sorted(cat.concepts)[:400]:
+        ids = {i.id for i in finder.path(cid).missing} | {cid}
+        assert not any((a, b) in same for a in ids for b in ids if a < b), cid
+
+
+@pytest.mark.slow
+def test_inferred_edges_and_values_reach_parquet_and_graphml(indexed, tmp_path):
+    import networkx as nx
+    import pyarrow.parquet as pq
+
+    from kg.export import write_graphml
+
+    ws = indexed[0]
+    edges = pq.read_table(ws.settings.home / "edges.parquet").to_pylist()
+    inferred = [e for e in edges if e["inferred"]]
+    assert len(edges) - len(inferred) == 406
+    assert len(inferred) == sum(len(c.inferred_prerequisites) for c in ws.catalog.concepts.values())
+    assert all(e["evidence"] and 0 < e["confidence"] < 1 for e in inferred)
+    concepts = {r["id"]: r for r in pq.read_table(ws.settings.home / "concepts.parquet").to_pylist()}
+    bm25 = concepts["bm25"]
+    assert bm25["layer"] and bm25["layer_inferred"] and bm25["level_inferred"] and bm25["minutes_inferred"]
+    assert concepts["vc-dimension"]["layer"] == "2" and not concepts["vc-dimension"]["layer_inferred"]
+    write_graphml(ws.catalog, tmp_path / "g.graphml")
+    g = nx.read_graphml(tmp_path / "g.graphml")
+    assert g.has_edge("vc-dimension", "concentration-inequalities")  # source requires target
+    e = next((a, b, d) for a, b, d in g.edges(data=True) if d["inferred"])
+    assert e[2]["evidence"] and e[2]["confidence"] < 1
+    assert "minutes" not in g.nodes["graph-neural-networks"]  # a stub's unknown minutes are absent, not 0
+
+
+@pytest.mark.slow
+def test_two_builds_of_the_same_sources_are_byte_identical(indexed, tmp_path):
+    from ckg.config import Settings
+    from kg.workspace import build
+
+    ws = indexed[0]
+    again = Settings(home=tmp_path / "build", sources=ws.settings.sources)
+    # Same embedding cache as the first build (the cache lives beside the home).
+    import shutil
+
+    shutil.copytree(ws.settings.embedding_cache_path.parent, again.embedding_cache_path.parent)
+    build(again, index=True)
+    for name in ("dataset.nq", "catalog.json", "edges.parquet", "concepts.parquet"):
+        assert (again.home / name).read_bytes() == (ws.settings.home / name).read_bytes(), name
+
+
+@pytest.mark.slow
+def test_plan_evaluation_reports_each_split(indexed):
+    from retrieval.gap import GapFinder
+    from retrieval.plan_eval import evaluate_plans, load_plans
+
+    gold = load_plans()
+    assert len(gold) == 88 and {g.split for g in gold} == {"dev", "test"}
+    report = evaluate_plans(GapFinder(indexed[0]), gold)
+    splits = {s.split: s for s in report.splits}
+    assert set(splits) == {"dev", "test", "all"} and splits["all"].targets == 88
+    assert all(not r.unresolved for r in report.results)  # every gold id still names a concept
+    # Measured 0.38 / 0.34 (pre-#17 inference: 0.29 / 0.27): a floor against regressions, not the goal (0.90).
+    assert splits["dev"].group_recall >= 0.33 and splits["test"].group_recall >= 0.30
+    assert splits["all"].wrong_per_20_plans <= 1.0
