@@ -64,7 +64,7 @@ def section(ws: Any) -> str:
         f"foundation (layer 0A) or a stub; at confidence >= {inf.USE_THRESHOLD}, {len(needs) - len(empty)} get at "
         f"least one inferred prerequisite and {len(empty)} keep an empty path (their best candidate is weaker: "
         f"e.g. {', '.join(c.id for c in empty[:5])}). A further {len(foundations)} layer-0A topics are foundations "
-        "by the source and 13 stubs are described by no source.",
+        f"by the source and {sum(c.stub for c in cat.concepts.values())} stubs are described by no source.",
         "",
     ]
     return "\n".join(lines)

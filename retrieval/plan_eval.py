@@ -76,9 +76,18 @@ def load_plans(path: Path | None = None) -> list[PlanGold]:
 
 
 def _resolver(catalog: Any):
+    """Gold ids resolve as ids or labels, then as prerequisite slugs do (a stub the build now resolves to a
+    real concept, ``gradient-boosting``, names that concept)."""
+    from ingest.resolve import SlugMatcher
+
+    matcher = SlugMatcher(catalog.concepts.values())
+
     def resolve(ref: str) -> str | None:
         found = catalog.lookup(ref) or catalog.lookup(ref.replace("-", " "))
-        return found.id if found is not None else None
+        if found is not None:
+            return found.id
+        hit = matcher.match(ref.replace("-", " "))
+        return hit[0] if hit else None
 
     return resolve
 
