@@ -358,6 +358,24 @@ class Catalog:
         hit = self._labels.get(fold(ref).strip())
         return self.concepts[hit] if hit else None
 
+    def resolve_gold(self, ref: str) -> str | None:
+        """A gold-set reference -> concept id: an id, label, or prerequisite slug of this build.
+
+        Gold sets are written once against one build; a later build may merge the concept an id named
+        into another ("maximum-likelihood-estimate" into Maximum Likelihood Estimation) or resolve a
+        stub to a real concept. Either way the reference still names one concept.
+        """
+        found = self.lookup(ref) or self.lookup(ref.replace("-", " "))
+        if found is not None:
+            return found.id
+        from ingest.resolve import SlugMatcher
+
+        matcher = self.__dict__.get("_slug_matcher")
+        if matcher is None:
+            matcher = self.__dict__["_slug_matcher"] = SlugMatcher(self.concepts.values())
+        hit = matcher.match(ref.replace("-", " "))
+        return hit[0] if hit else None
+
     def get(self, ref: str) -> Concept:
         concept = self.lookup(ref)
         if concept is None:

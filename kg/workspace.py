@@ -166,7 +166,8 @@ def _infer(ingest: Any, catalog: Catalog, built: Any, base_iri: str) -> _Inferre
 
     iris = Iris(base_iri)
     edges = [(e.source, e.target) for e in catalog.edges()]
-    result = infer(catalog.concepts, edges, built.ids, built.vectors)
+    expert = _expert(catalog)
+    result = infer(catalog.concepts, edges, built.ids, built.vectors, expert=expert)
     about = []
     path = ingest.path
     if path is not None:
@@ -180,6 +181,7 @@ def _infer(ingest: Any, catalog: Catalog, built: Any, base_iri: str) -> _Inferre
         "values": {p: sum(1 for v in result.values if v.prop == p) for p in ("layer", "minutes", "module", "level")},
         "relations": {k: sum(1 for r in result.relations if r.kind == k) for k in ("broader", "related", "same-topic")},
         "mentions": len(result.mentions),
+        "expert_targets": len(expert or {}),
         "path_links": len(about),
         "skipped_cycles": result.skipped_cycles,
         "skipped_hub": result.skipped_hub,
@@ -187,6 +189,21 @@ def _infer(ingest: Any, catalog: Catalog, built: Any, base_iri: str) -> _Inferre
         "weights": result.weights,
     }
     return _Inferred(inferred_quads(result, iris, modules, about), summary)
+
+
+def _expert(catalog: Catalog) -> dict[str, set[str]] | None:
+    """The dev split of the plan gold set as ``{concept: accepted prerequisites}`` (never the test split)."""
+    from retrieval.plan_eval import DEFAULT_PLANS, load_plans, resolver
+
+    if not DEFAULT_PLANS.exists():
+        return None
+    resolve = resolver(catalog)
+    out: dict[str, set[str]] = {}
+    for g in load_plans():
+        target = resolve(g.target)
+        if g.split == "dev" and target is not None:
+            out[target] = {cid for group in g.groups for ref in group if (cid := resolve(ref)) and cid != target}
+    return out
 
 
 class Workspace:

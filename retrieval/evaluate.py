@@ -67,9 +67,12 @@ def _metrics(ranked: list[str], relevant: set[str]) -> dict[str, float]:
 
 def evaluate(workspace: Any, gold: list[GoldQuery], service: SearchService | None = None) -> EvalReport:
     svc = service or SearchService(workspace)
-    unknown = sorted({r for g in gold for r in g.relevant} - set(svc.catalog.concepts))
+    resolve = svc.catalog.resolve_gold
+    unknown = sorted(r for g in gold for r in g.relevant if resolve(r) is None)
     if unknown:
         raise CkgError(f"gold set names unknown concept ids: {', '.join(unknown)}")
+    # Ids a later build merged or renamed name the concept they became.
+    gold = [g.model_copy(update={"relevant": list(dict.fromkeys(resolve(r) for r in g.relevant))}) for g in gold]
     modes = []
     misses: dict[str, list[str]] = {}
     for mode in MODES:

@@ -75,26 +75,14 @@ def load_plans(path: Path | None = None) -> list[PlanGold]:
     return out
 
 
-def _resolver(catalog: Any):
-    """Gold ids resolve as ids or labels, then as prerequisite slugs do (a stub the build now resolves to a
-    real concept, ``gradient-boosting``, names that concept)."""
-    from ingest.resolve import SlugMatcher
-
-    matcher = SlugMatcher(catalog.concepts.values())
-
-    def resolve(ref: str) -> str | None:
-        found = catalog.lookup(ref) or catalog.lookup(ref.replace("-", " "))
-        if found is not None:
-            return found.id
-        hit = matcher.match(ref.replace("-", " "))
-        return hit[0] if hit else None
-
-    return resolve
+def resolver(catalog: Any):
+    """Gold references resolved the way every gold set is (:meth:`kg.catalog.Catalog.resolve_gold`)."""
+    return catalog.resolve_gold
 
 
 def evaluate_plans(finder: Any, gold: list[PlanGold]) -> PlanEvalReport:
     """Score the plans ``finder`` (a :class:`retrieval.gap.GapFinder`) makes for every gold target."""
-    resolve = _resolver(finder.cat)
+    resolve = resolver(finder.cat)
     results: list[PlanResult] = []
     for g in gold:
         target = resolve(g.target)

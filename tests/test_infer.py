@@ -87,10 +87,12 @@ def test_only_bare_concepts_get_inferred_prerequisites(ws):
     cat = ws.catalog
     for c in cat.concepts.values():
         if c.inferred_prerequisites:
-            assert not c.prerequisites and not c.stub and c.layer != "0A", c.id
+            assert not c.prerequisites and c.layer != "0A", c.id
+            if c.stub:  # a stub requires what its slug names, and nothing else
+                assert {f.method for f in c.inferred_prerequisites} == {"stub-slug"}, c.id
             assert len(c.inferred_prerequisites) <= inf.MAX_EDGES
         for key, fact in c.inferred.items():
-            asserted = {"layer": c.layer, "minutes": c.minutes, "module": c.modules or None}[key]
+            asserted = {"layer": c.layer, "minutes": c.minutes, "module": c.modules or None, "level": c.level}[key]
             assert asserted is None, f"{c.id} has an asserted {key} and an inferred one"
             assert 0 <= fact.confidence <= 1 and fact.method
 
@@ -131,7 +133,7 @@ def test_layers_agree_with_every_inferred_edge(ws):
     cat = ws.catalog
     checked = 0
     for a, b, d in planning.edges(data=True):
-        if not d["inferred"]:
+        if not d["inferred"] or cat.concepts[a].stub:  # a stub has no layer to agree with
             continue
         la, lb = cat.concepts[a].layer_with_flag()[0], cat.concepts[b].layer_with_flag()[0]
         assert la and lb, (a, b)
@@ -159,7 +161,7 @@ def test_no_concept_takes_more_than_five_percent_of_inferred_edges(ws):
 def test_gap_marks_inferred_items_and_asserted_only_turns_them_off(ws):
     plan = GapFinder(ws).path("BM25")
     assert plan.missing and all(i.inferred for i in plan.missing)
-    assert "tf-idf" in {i.id for i in plan.missing}  # named by BM25's description, its genus' sibling
+    assert "sparse-retrieval" in {i.id for i in plan.missing}  # its genus: "BM25 is a sparse retrieval scoring function"
     for item in plan.missing:
         chain_conf = [
             ws.planning_graph(inf.USE_THRESHOLD).g.edges[a, b]["confidence"]

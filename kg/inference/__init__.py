@@ -37,7 +37,7 @@ from kg.graph import USE_THRESHOLD
 from kg.inference.acyclic import Acyclic, reachable
 from kg.inference.layers import LAYER_ORDER, LAYERS
 from kg.inference.mentions import Mention, MentionIndex, concept_mentions
-from kg.inference.scoring import FEATURES, EdgeModel, Evidence, training_rows
+from kg.inference.scoring import FEATURES, EdgeModel, Evidence, expert_rows, training_rows
 from kg.inference.taxonomy import Relation, broader_relations, related_relations, same_topic_relations
 from kg.inference.values import (
     InferredValue,
@@ -66,9 +66,10 @@ __all__ = [
 ]
 
 STORE_THRESHOLD = 0.05  # below this an edge is not even written to the inferred graph
-MAX_EDGES = 4  # direct inferred prerequisites per concept
+MAX_EDGES = 6  # direct inferred prerequisites per concept
 HUB_SHARE = 0.04  # no concept receives more than this share of the inferred edges
 MAX_TRAIN = 3000  # concepts whose candidates train the edge model
+STUB_CONFIDENCE = 0.9  # a stub requires what its own slug names
 
 
 @dataclass(frozen=True)
@@ -117,10 +118,15 @@ def infer(
     targets: Iterable[str] | None = None,
     store_threshold: float = STORE_THRESHOLD,
     max_edges: int = MAX_EDGES,
+    expert: Mapping[str, set[str]] | None = None,
+    trace: dict[tuple[str, str], str] | None = None,
 ) -> Inference:
     """Inferred edges for ``targets`` (default: every concept that needs them), relations and values.
 
-    ``edges`` are the asserted ones (``a -> b``: a requires b).
+    ``trace``, if given, receives why each candidate edge of the targets was not kept (for diagnosis).
+    ``edges`` are the asserted ones (``a -> b``: a requires b). ``expert`` maps concepts to prerequisites an
+    expert accepts for them (the dev split of the plan gold set): a second model is fitted on their
+    candidates, since stated edges teach only how theory topics depend on each other.
     """
     vectors = np.asarray(vectors, dtype=np.float32)
     graph = nx.DiGraph()
@@ -150,6 +156,11 @@ def infer(
     if not len(y) or not y.any() or y.all():
         return Inference(values=values, relations=relations, mentions=mentions)
     model = EdgeModel().fit(x, y)
+    expert_model = None
+    if expert:
+        ex, ey = expert_rows(evidence, expert, same)
+        if len(ey) and ey.any() and not ey.all():
+            expert_model = EdgeModel().fit(ex, ey)
 
     if targets is None:
         targets = (cid for cid in concepts if needs_inference(concepts[cid], graph))
@@ -160,30 +171,50 @@ def infer(
         cands = evidence.candidates(cid, same.get(cid, set()))
         if not cands:
             continue
-        probs = model.predict(np.array([evidence.features(c, set()) for c in cands]))
+        rows = np.array([evidence.features(c, set()) for c in cands])
+        probs = model.predict(rows)
+        if expert_model is not None:
+            probs = np.maximum(probs, expert_model.predict(rows))
         ranked = sorted(zip(probs.tolist(), cands, strict=True), key=lambda pc: (-round(pc[0], 4), pc[1].target))
         chosen: list[str] = []
         covered: set[str] = set()
+        note = trace.__setitem__ if trace is not None else (lambda _k, _v: None)
         for p, cand in ranked:
             if p < store_threshold or len(chosen) >= max_edges:
-                break
-            if _inverted(concepts, cid, cand.target) or cand.target in covered:
-                continue  # a stated deeper layer, or reached through a better candidate already
+                note((cid, cand.target), f"score {p:.3f}" if p < store_threshold else f"cap {max_edges}, score {p:.3f}")
+                continue
+            if _deeper(layers, cid, cand.target) or cand.target in covered:
+                # a deeper layer (stated or first estimate), or reached through a better candidate already
+                note((cid, cand.target), "deeper layer" if cand.target not in covered else "covered")
+                continue
             chosen.append(cand.target)
             covered |= reachable(successors, cand.target)
             proposed.append((round(p, 4), cid, cand.target, cand.method(), cand.evidence()))
+
+    # A stub has no description, only the slug that named it: what the slug names comes first
+    # ("feedforward networks and backpropagation" rests on Backpropagation).
+    for cid in sorted(c for c in concepts if concepts[c].stub):
+        for target, phrase in index.find(concepts[cid].label):
+            if target != cid and target not in same.get(cid, set()):
+                why = f'slug "{concepts[cid].label}" names {target} ("{phrase}")'
+                proposed.append((STUB_CONFIDENCE, cid, target, "stub-slug", why))
 
     cap = max(5, math.ceil(HUB_SHARE * len(proposed)))
     incoming: dict[str, int] = defaultdict(int)
     accepted: list[InferredEdge] = []
     skipped = hub = 0
     dag = Acyclic(graph, layers)
-    for p, src, tgt, method, why in sorted(proposed, key=lambda e: (-e[0], e[1], e[2])):
+    # Stub-slug edges first (a source's own words), then by descending confidence.
+    for p, src, tgt, method, why in sorted(proposed, key=lambda e: (e[3] != "stub-slug", -e[0], e[1], e[2])):
         if incoming[tgt] >= cap:
             hub += 1
+            if trace is not None:
+                trace[(src, tgt)] = "hub cap"
             continue
         if not dag.add(src, tgt):
             skipped += 1
+            if trace is not None:
+                trace[(src, tgt)] = "cycle"
             continue
         incoming[tgt] += 1
         accepted.append(InferredEdge(src, tgt, p, method, why))
@@ -211,12 +242,7 @@ def infer(
     )
 
 
-def _deeper(layers: Mapping[str, str | None], source: str, target: str) -> bool:
+def _deeper(layers: Mapping[str, str | None], source: str, target: str, slack: int = 0) -> bool:
+    """Is the prerequisite's layer deeper than its concept's (by more than ``slack``)?"""
     a, b = layers.get(source), layers.get(target)
-    return a in LAYER_ORDER and b in LAYER_ORDER and LAYER_ORDER[b] > LAYER_ORDER[a]
-
-
-def _inverted(concepts: Mapping[str, Concept], source: str, target: str) -> bool:
-    """Both layers stated and the prerequisite's is deeper: the sources' own order forbids the edge."""
-    a, b = concepts[source].layer, concepts[target].layer
-    return a in LAYER_ORDER and b in LAYER_ORDER and LAYER_ORDER[b] > LAYER_ORDER[a]
+    return a in LAYER_ORDER and b in LAYER_ORDER and LAYER_ORDER[b] > LAYER_ORDER[a] + slack

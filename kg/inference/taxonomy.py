@@ -37,6 +37,12 @@ _COPULA = re.compile(r"\b(?:is|are|was|were)\s+(?:(?:a|an|the|one of the|a kind 
 _SENTENCE_END = re.compile(r"(?<=[a-z0-9)])[.;:](?:\s|$)")
 
 
+_PHRASE_END = frozenset(
+    {"a", "an", "the", "of", "that", "which", "whose", "where", "when", "who", "used", "to", "for", "in", "by", "with"}
+    | {"from", "on", "at", "into", "across", "over", "under", "between", "through", "via", "and", "or", "but"}
+)
+
+
 @dataclass(frozen=True)
 class Relation:
     """``source`` --kind--> ``target``; kind is ``broader``, ``related`` or ``same-topic``."""
@@ -62,7 +68,14 @@ def genus(c: Concept, index: MentionIndex) -> Relation | None:
         m = _COPULA.search(sentence)
         if m is None or m.start() > 120:
             continue
-        window = " ".join(sentence[m.end() :].split()[:GENUS_WINDOW])
+        # The genus heads the noun phrase right after the copula: stop at the first article, relative
+        # pronoun or clause-opening preposition ("a token is the discrete unit | a language model reads").
+        head: list[str] = []
+        for word in sentence[m.end() :].split()[:GENUS_WINDOW]:
+            if word.lower().strip(",;") in _PHRASE_END:
+                break
+            head.append(word)
+        window = " ".join(head)
         for target, phrase in index.find(window):
             if target != c.id:
                 said = f"{sentence[: m.end()].strip()} {window}"
