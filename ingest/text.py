@@ -44,8 +44,13 @@ def content_key(tokens: list[str]) -> tuple[str, ...]:
     return kept or tuple(tokens)
 
 
+_IRREGULAR = {"matrices": "matrix", "indices": "index", "vertices": "vertex", "hypotheses": "hypothesis"}
+
+
 def stem(word: str) -> str:
     """A deliberately tiny plural stemmer: enough for ``mechanisms``/``mechanism``."""
+    if word in _IRREGULAR:
+        return _IRREGULAR[word]
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
     if len(word) > 5 and word.endswith(("sses", "ches", "shes", "xes")):  # processes, approaches, boxes

@@ -180,6 +180,19 @@ def test_plan_evaluation_reports_each_split(indexed):
     splits = {s.split: s for s in report.splits}
     assert set(splits) == {"dev", "test", "all"} and splits["all"].targets == 88
     assert all(not r.unresolved for r in report.results)  # every gold id still names a concept
-    # Measured 0.67 / 0.62 (pre-#17 inference: 0.29 / 0.27): a floor against regressions, not the goal (0.90).
-    assert splits["dev"].group_recall >= 0.6 and splits["test"].group_recall >= 0.55
-    assert splits["all"].wrong_per_20_plans <= 1.0
+    # Measured 0.67 / 0.58 (pre-#17 inference: 0.29 / 0.27): a floor against regressions, not the goal (0.90).
+    assert splits["dev"].group_recall >= 0.6 and splits["test"].group_recall >= 0.5
+    assert splits["all"].median_plan <= 20
+    assert splits["all"].wrong_per_20_plans <= 2.0  # measured 0.45 dev, 1.8 test; the goal is 1
+
+
+def test_only_the_dev_split_trains_the_expert_model(catalog):
+    """The test split of the plan gold set never reaches the build: it stays a held-out measure."""
+    from kg.workspace import _expert
+    from retrieval.plan_eval import load_plans
+
+    expert = _expert(catalog)
+    gold = load_plans()
+    dev = {catalog.resolve_gold(g.target) for g in gold if g.split == "dev"}
+    test = {catalog.resolve_gold(g.target) for g in gold if g.split == "test"}
+    assert set(expert) == dev and not set(expert) & test and len(dev) == 44

@@ -45,6 +45,7 @@ from kg.inference.values import (
     consistent_layers,
     infer_levels,
     infer_values,
+    layer_depths,
     link_path,
 )
 
@@ -69,6 +70,9 @@ STORE_THRESHOLD = 0.05  # below this an edge is not even written to the inferred
 MAX_EDGES = 6  # direct inferred prerequisites per concept
 HUB_SHARE = 0.04  # no concept receives more than this share of the inferred edges
 MAX_TRAIN = 3000  # concepts whose candidates train the edge model
+#: How much deeper (in layers) than its concept a direct prerequisite may be: depths of concepts without a
+#: stated layer are estimates (:func:`~kg.inference.values.layer_depths`).
+LAYER_TOLERANCE = 0.25
 STUB_CONFIDENCE = 0.9  # a stub requires what its own slug names
 
 
@@ -165,6 +169,7 @@ def infer(
     if targets is None:
         targets = (cid for cid in concepts if needs_inference(concepts[cid], graph))
     wanted = sorted(set(targets))
+    depth = layer_depths(concepts, ids, vectors)
     successors = {n: list(graph.successors(n)) for n in graph}
     proposed: list[tuple[float, str, str, str, str]] = []
     for cid in wanted:
@@ -183,7 +188,8 @@ def infer(
             if p < store_threshold or len(chosen) >= max_edges:
                 note((cid, cand.target), f"score {p:.3f}" if p < store_threshold else f"cap {max_edges}, score {p:.3f}")
                 continue
-            if _deeper(layers, cid, cand.target) or cand.target in covered:
+            # The genus is more general by definition: estimated depths do not overrule the sentence.
+            if (_too_deep(depth, cid, cand.target) and "genus" not in cand.why) or cand.target in covered:
                 # a deeper layer (stated or first estimate), or reached through a better candidate already
                 note((cid, cand.target), "deeper layer" if cand.target not in covered else "covered")
                 continue
@@ -240,6 +246,11 @@ def infer(
         skipped_layer=skipped_layer,
         weights=model.weights(),
     )
+
+
+def _too_deep(depth: Mapping[str, float], source: str, target: str) -> bool:
+    a, b = depth.get(source), depth.get(target)
+    return a is not None and b is not None and b > a + LAYER_TOLERANCE
 
 
 def _deeper(layers: Mapping[str, str | None], source: str, target: str, slack: int = 0) -> bool:

@@ -11,6 +11,8 @@ case, accents and dashes, in these variants:
 * hyphen, space or nothing between parts (``sub-gaussian``, ``sub gaussian``, ``subgaussian``);
 * without a generic head noun (``the transformer`` names Transformer Architecture,
   ``an ensemble`` names Ensemble Methods) - see :data:`ingest.labels.GENERIC_HEADS`;
+* either part of a conjunction title ("Gram Matrices and Kernel Matrices" is named
+  by "gram matrix" as by "kernel matrices"), parts of two words or more;
 * acronyms (``PCA``, ``RLHF``), matched case-sensitively so ``SAM`` the method is
   not ``sam`` the word.
 
@@ -32,6 +34,7 @@ from ingest.text import fold, is_acronym, joined_words, stem, words
 MAX_WORDS = 7
 #: A one-word label shorter than this is too ambiguous to count ("bias", "loss") unless it is an acronym.
 MIN_SINGLE_WORD = 5
+_CONJUNCTION = re.compile(r",?\s+(?:and|&)\s+|,\s+", re.I)
 _ACRONYM_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-+]*[A-Za-z0-9+]|[A-Z]{2,}")
 
 
@@ -64,8 +67,8 @@ class MentionIndex:
     """Label phrases of every described concept, for scanning any text."""
 
     def __init__(self, concepts: Mapping[str, Concept]) -> None:
-        #: Case-sensitive single tokens (acronyms, short names) -> concept ids.
         self.phrases: dict[tuple[str, ...], set[str]] = defaultdict(set)
+        #: Case-sensitive single tokens (acronyms, short names) -> concept ids.
         self.acronyms: dict[str, set[str]] = defaultdict(set)
         for c in concepts.values():
             if c.stub:
@@ -82,6 +85,11 @@ class MentionIndex:
                         self._add(tokens, c.id)
                         if len(tokens) > 1 and tokens[-1] in GENERIC_HEADS and (len(tokens) > 2 or _NAMED_HEAD(tokens)):
                             self._add(tokens[:-1], c.id)
+                    # "Gram Matrices and Kernel Matrices" is named by either part (parts of two words or more).
+                    for part in _CONJUNCTION.split(text) if _CONJUNCTION.search(text) else ():
+                        tokens = words(part)
+                        if len(tokens) >= 2:
+                            self._add(tokens, c.id)
 
     def _add(self, tokens: list[str], cid: str) -> None:
         if not tokens or len(tokens) > MAX_WORDS:
