@@ -15,7 +15,7 @@ from ckg.errors import SourceError
 from ingest.concepts import Concept
 from ingest.library import parse_concept_library
 from ingest.notes import parse_working_notes
-from ingest.records import SOURCE_FILES, ParseResult, PathRecord, SourceRecord
+from ingest.records import SOURCE_FILES, Locator, Notice, ParseResult, PathRecord, SourceRecord
 from ingest.report import FallbackSplit, IngestReport, SourceReport
 from ingest.research import parse_research_path
 from ingest.resolve import Resolution, resolve
@@ -69,6 +69,10 @@ def run(sources: Path) -> Ingest:
     records = [r for name in SOURCE_FILES if name in parsed for r in parsed[name].records]
     extra = [m.title for p in parsed.values() for m in p.modules]
     resolution, records = resolve(records, extra)
+    if resolution.cycles and "theory-library" in parsed:
+        parsed["theory-library"].warnings.extend(
+            Notice(locator=Locator(file=c.file, line=c.line), message=c.message) for c in resolution.cycles
+        )
     report = _report(parsed, records, resolution, errors)
     return Ingest(parsed=parsed, records=records, resolution=resolution, report=report)
 

@@ -84,6 +84,55 @@ class Resolution:
     placement: dict[str, str]
     slug_resolutions: list[SlugResolution] = field(default_factory=list)
     stubs: list[StubInfo] = field(default_factory=list)
+    #: Prerequisite cycles the sources state, each broken by dropping one stated edge (see break_cycles).
+    cycles: list[CycleBreak] = field(default_factory=list)
+
+
+class CycleBreak(BaseModel):
+    """A cycle of stated prerequisites and the edge dropped to break it."""
+
+    cycle: list[str]
+    dropped: tuple[str, str]
+    file: str
+    line: int
+
+    @property
+    def message(self) -> str:
+        path = " -> ".join([*self.cycle, self.cycle[0]])
+        return (
+            f"prerequisite cycle {path} (each requires the next): no reading order exists; "
+            f"dropped {self.dropped[0]} -> {self.dropped[1]} (stated here)"
+        )
+
+
+def break_cycles(concepts: list[Concept]) -> list[CycleBreak]:
+    """Break every cycle of stated prerequisites by dropping one edge: one whose prerequisite sits in a
+    deeper layer than its concept if there is one (the sources' own order says it is the wrong one), else
+    the last-stated (highest line, then ids).
+
+    Deterministic, and reported: a plan needs an order, and one wrong line must not stop the whole build.
+    """
+    from ingest.records import LAYERS
+
+    depth = {c.id: LAYERS.index(c.layer) for c in concepts if c.layer in LAYERS}
+    import networkx as nx
+
+    by_id = {c.id: c for c in concepts}
+    g = nx.DiGraph((c.id, p.target) for c in concepts for p in c.prerequisites)
+    out: list[CycleBreak] = []
+    while True:
+        try:
+            cycle = [a for a, _b in nx.find_cycle(g)]
+        except nx.NetworkXNoCycle:
+            return out
+        edges = [(a, cycle[(i + 1) % len(cycle)]) for i, a in enumerate(cycle)]
+        stated = {(a, p.target): p for a, _ in edges for p in by_id[a].prerequisites}
+        a, b = max(edges, key=lambda e: (depth.get(e[1], -1) > depth.get(e[0], 99), stated[e].line, e))
+        link = stated[(a, b)]
+        by_id[a].prerequisites.remove(link)
+        g.remove_edge(a, b)
+        start = cycle.index(min(cycle))
+        out.append(CycleBreak(cycle=cycle[start:] + cycle[:start], dropped=(a, b), file=link.file, line=link.line))
 
 
 def merge_records(records: list[SourceRecord]) -> tuple[list[Concept], list[Merge], dict[str, str]]:
@@ -309,6 +358,7 @@ def resolve(records: list[SourceRecord], extra_text: Iterable[str] = ()) -> tupl
                 )
     for stub in stubs.values():
         concepts.append(Concept(id=stub.id, label=stub.slug, stub=True, referenced_by=list(stub.referenced_by)))
+    cycles = break_cycles(concepts)
     return (
         Resolution(
             concepts=concepts,
@@ -316,6 +366,7 @@ def resolve(records: list[SourceRecord], extra_text: Iterable[str] = ()) -> tupl
             placement=placement,
             slug_resolutions=resolutions,
             stubs=list(stubs.values()),
+            cycles=cycles,
         ),
         updated,
     )

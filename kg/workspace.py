@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ckg import __version__
-from ckg.atomic import staged_directory
+from ckg.atomic import check_replaceable, home_lock, staged_directory
 from ckg.config import Settings
 from ckg.errors import BuildMissingError, CkgError, StrictModeError
 from ingest.pipeline import run
@@ -80,6 +80,22 @@ def build(
     vector index too, with ``index=True``) is written to a staging directory and
     swapped in with one rename.
     """
+    check_replaceable(settings.home)  # before any work: a wrong --home is an error at once
+    with home_lock(settings.home):
+        return _build(
+            settings, strict=strict, index=index, model=model, progress=progress, hnsw_threshold=hnsw_threshold
+        )
+
+
+def _build(
+    settings: Settings,
+    *,
+    strict: bool,
+    index: bool,
+    model: Any,
+    progress: bool,
+    hnsw_threshold: int | None,
+) -> BuildOutcome:
     stages = _Stages()
     with stages("parse + resolve"):
         ingest = run(settings.sources)

@@ -138,7 +138,14 @@ class GapFinder:
             layer, _ = self.cat.concepts[n].layer_with_flag()
             return f"{LAYERS.index(layer) if layer else 9}:{n}"
 
-        return list(nx.lexicographical_topological_sort(sub, key=key))
+        try:
+            return list(nx.lexicographical_topological_sort(sub, key=key))
+        except nx.NetworkXUnfeasible:
+            # Ingest breaks stated cycles and inference never adds one, so only a hand-edited build gets here.
+            cycle = " -> ".join(b for _a, b in nx.find_cycle(sub))
+            raise CkgError(
+                f"prerequisite cycle in this build ({cycle}): no reading order exists; rebuild with `ckg ingest`"
+            ) from None
 
     def gap(
         self,
