@@ -45,6 +45,12 @@ class QueryError(CkgError):
     """A SPARQL query was malformed, not allowed, or exceeded a limit."""
 
 
+class QueryForbiddenError(QueryError):
+    """A query asked for something this endpoint never does: an update, or SERVICE (federation)."""
+
+    http_status = 403
+
+
 class QueryTimeoutError(QueryError):
     """A SPARQL query ran past its time limit."""
 

@@ -502,7 +502,7 @@ def sparql(
         text, subs = path.read_text("utf-8"), None
     else:
         text, subs = query, None
-    result = ws.store.query(text, timeout=timeout, limit=limit, substitutions=subs)
+    result = ws.store.query(text, timeout=timeout, limit=limit, substitutions=subs, isolated=True)
     if result.truncated:
         message(f"result truncated at {limit} rows (raise --limit)")
     if result.kind == "ask":

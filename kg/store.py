@@ -7,7 +7,8 @@ selects one graph.
 
 from __future__ import annotations
 
-import re
+import json
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -17,8 +18,15 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from ckg import errors
 from ckg.errors import BuildMissingError, CkgError, QueryError, QueryTimeoutError
+from kg import query_guard
 from ontology.namespace import CKG_IRI
+
+#: Memory a user query may allocate beyond what the process already has, in its own worker process.
+QUERY_MEMORY = 2 * 1024**3
+#: Most results the SPARQL protocol endpoint returns in one response; more is an error that says how to page.
+ROW_CAP = 100_000
 
 PREFIXES = {
     "ckg": CKG_IRI,
@@ -31,11 +39,6 @@ PREFIXES = {
     "schema": "https://schema.org/",
     "owl": "http://www.w3.org/2002/07/owl#",
 }
-_UPDATE = re.compile(
-    r"^\s*(?:(?:PREFIX|BASE)\s+[^\n]*\n\s*)*(INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD|WITH)\b",
-    re.I,
-)
-_LOCATION = re.compile(r"(?:at |line )(\d+)(?::| column )(\d+)", re.I)
 
 
 def term_json(term: Any) -> dict[str, str]:
@@ -133,13 +136,29 @@ class GraphStore:
         timeout: float = 10.0,
         limit: int = 10_000,
         substitutions: dict[str, Any] | None = None,
+        isolated: bool = False,
     ) -> QueryResult:
-        """Run a read-only query; raise :class:`QueryError` with the parser's position on bad syntax."""
+        """Run a read-only query; raise :class:`QueryError` with the parser's position on bad syntax.
+
+        ``isolated`` (for queries users write): evaluate in a worker process that is killed at the time
+        limit and bounded in memory, so a runaway query ends for real and a crash ends only the worker.
+        """
         subs = {ox.Variable(k): v for k, v in (substitutions or {}).items()}
         start = time.perf_counter()
-        result: QueryResult = self._run(
-            sparql, timeout, lambda res, deadline: _materialise(res, limit, deadline), substitutions=subs or None
-        )
+        if isolated:
+            query_guard.check(sparql)
+
+            def work() -> bytes:
+                res = self.store.query(
+                    sparql, prefixes=PREFIXES, use_default_graph_as_union=True, substitutions=subs or None
+                )
+                return _result_bytes(_materialise(res, limit, float("inf")))
+
+            result = _result_from_bytes(_in_worker(work, timeout))
+        else:
+            result = self._run(
+                sparql, timeout, lambda res, deadline: _materialise(res, limit, deadline), substitutions=subs or None
+            )
         result.elapsed_ms = (time.perf_counter() - start) * 1000
         return result
 
@@ -151,11 +170,13 @@ class GraphStore:
         timeout: float = 10.0,
         default_graphs: list[str] | None = None,
         named_graphs: list[str] | None = None,
-    ) -> bytes:
-        """Run a query and serialise its results whole, for the SPARQL protocol endpoint.
+    ) -> tuple[str, bytes]:
+        """Run a query in a worker process and serialise its results whole, for the SPARQL protocol endpoint.
 
         ``choose(kind)`` gets "select", "ask" or "graph" once the query has run
-        and returns the pyoxigraph format to write (it may raise to refuse).
+        and returns the pyoxigraph format to write (it may raise to refuse); it runs
+        in the worker, so the caller gets the kind back with the body.
+        More than :data:`ROW_CAP` results is an error that says how to page.
         Without ``default_graphs`` the default graph is the union of all graphs.
         """
         extra: dict[str, Any] = {}
@@ -164,7 +185,14 @@ class GraphStore:
         if named_graphs:
             extra["named_graphs"] = [_graph_iri(g) for g in named_graphs]
 
-        def consume(res: Any, _deadline: float) -> bytes:
+        query_guard.check(sparql)
+        union = not default_graphs
+
+        def work() -> bytes:
+            def run() -> Any:
+                return self.store.query(sparql, prefixes=PREFIXES, use_default_graph_as_union=union, **extra)
+
+            res = run()
             kind = (
                 "ask"
                 if isinstance(res, ox.QueryBoolean)
@@ -172,14 +200,22 @@ class GraphStore:
                 if isinstance(res, ox.QuerySolutions)
                 else "graph"
             )
-            return res.serialize(format=choose(kind)) or b""
+            fmt = choose(kind)
+            if kind != "ask":
+                for count, _ in enumerate(res, start=1):
+                    if count > ROW_CAP:
+                        raise QueryError(
+                            f"the result has more than {ROW_CAP:,} rows; add LIMIT and OFFSET to page through it"
+                        )
+                res = run()  # counted by consuming it: run again to write it
+            return kind.encode("ascii") + b"\n" + (res.serialize(format=fmt) or b"")
 
-        return self._run(sparql, timeout, consume, **extra)
+        kind, _, body = _in_worker(work, timeout).partition(b"\n")
+        return kind.decode("ascii"), body
 
     def _run(self, sparql: str, timeout: float, consume: Callable[[Any, float], Any], **options: Any) -> Any:
-        """The query on a worker thread with a deadline; errors mapped to ckg's exceptions."""
-        if _UPDATE.match(sparql):
-            raise QueryError("updates are not allowed: the graph is read-only (use SELECT, ASK, CONSTRUCT or DESCRIBE)")
+        """A trusted (ckg's own) query on a worker thread with a deadline; errors mapped to ckg's exceptions."""
+        query_guard.check(sparql)
         box: dict[str, Any] = {}
         done = threading.Event()
         deadline = time.monotonic() + timeout
@@ -199,13 +235,120 @@ class GraphStore:
         if not done.wait(timeout):
             raise QueryTimeoutError(f"query ran longer than {timeout:g} s and was abandoned; add LIMIT or narrow it")
         if "error" in box:
-            exc = box["error"]
-            if isinstance(exc, SyntaxError):
-                raise QueryError(f"SPARQL syntax error: {exc}") from None
-            if isinstance(exc, CkgError):
-                raise exc
-            raise QueryError(f"query failed: {exc}") from None
+            raise _as_ckg_error(box["error"]) from None
         return box["result"]
+
+
+def _as_ckg_error(exc: BaseException) -> CkgError:
+    if isinstance(exc, SyntaxError):
+        return QueryError(f"SPARQL syntax error: {exc}")
+    if isinstance(exc, CkgError):
+        return exc
+    return QueryError(f"query failed: {exc}")
+
+
+def _in_worker(work: Callable[[], bytes], timeout: float) -> bytes:
+    """``work()`` in a forked worker process: killed at ``timeout``, bounded by :data:`QUERY_MEMORY`.
+
+    A thread cannot be stopped, so a query that outran its limit used to keep computing (and growing)
+    after the 408; a process is killed and its memory returned. Fork shares the loaded store copy-on-write,
+    so starting a worker costs milliseconds, not a reload. Errors come back by name and message.
+    """
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    recv, send = ctx.Pipe(duplex=False)
+
+    def child() -> None:
+        recv.close()
+        # The engine reports a failed allocation on stderr before it aborts; the parent says it better.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        try:
+            _bound_memory(QUERY_MEMORY)
+            payload = b"ok" + work()
+        except BaseException as exc:  # everything goes back to the parent, by name
+            err = _as_ckg_error(exc)
+            payload = b"er" + json.dumps({"type": type(err).__name__, "message": str(err)}).encode("utf-8")
+        try:
+            send.send_bytes(payload)
+        finally:
+            os._exit(0)
+
+    proc = ctx.Process(target=child, daemon=True, name="ckg-sparql")
+    proc.start()
+    send.close()
+    try:
+        if not recv.poll(timeout):
+            raise QueryTimeoutError(f"query ran longer than {timeout:g} s and was stopped; add LIMIT or narrow it")
+        try:
+            data = recv.recv_bytes()
+        except EOFError:
+            raise QueryError(
+                f"query stopped: it needed more than {QUERY_MEMORY // 1024**2:,} MiB or crashed the engine; narrow it"
+            ) from None
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        proc.join()
+        recv.close()
+    if data[:2] == b"ok":
+        return data[2:]
+    err = json.loads(data[2:])
+    cls = getattr(errors, err["type"], None)
+    if isinstance(cls, type) and issubclass(cls, CkgError) and cls is not errors.SourceError:
+        raise cls(err["message"])
+    raise QueryError(err["message"])
+
+
+def _bound_memory(extra: int) -> None:
+    import resource
+
+    with open("/proc/self/statm") as fh:
+        size = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = size + extra
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _result_bytes(result: QueryResult) -> bytes:
+    """A materialised result as JSON, to cross the process boundary (terms in SPARQL JSON form)."""
+    doc: dict[str, Any] = {"kind": result.kind, "truncated": result.truncated}
+    if result.kind == "ask":
+        doc["boolean"] = result.boolean
+    elif result.kind == "select":
+        doc["vars"] = result.variables
+        doc["rows"] = [[term_json(t) if t is not None else None for t in row] for row in result.rows]
+    else:
+        doc["nt"] = "".join(f"{t} .\n" for t in result.triples)
+    return json.dumps(doc).encode("utf-8")
+
+
+def _term(d: dict[str, str] | None) -> Any:
+    if d is None:
+        return None
+    if d["type"] == "uri":
+        return ox.NamedNode(d["value"])
+    if d["type"] == "bnode":
+        return ox.BlankNode(d["value"])
+    if "xml:lang" in d:
+        return ox.Literal(d["value"], language=d["xml:lang"])
+    if "datatype" in d:
+        return ox.Literal(d["value"], datatype=ox.NamedNode(d["datatype"]))
+    return ox.Literal(d["value"])
+
+
+def _result_from_bytes(data: bytes) -> QueryResult:
+    doc = json.loads(data)
+    if doc["kind"] == "ask":
+        return QueryResult(kind="ask", boolean=doc["boolean"])
+    if doc["kind"] == "select":
+        rows = [[_term(t) for t in row] for row in doc["rows"]]
+        return QueryResult(kind="select", variables=doc["vars"], rows=rows, truncated=doc["truncated"])
+    triples = list(ox.parse(doc["nt"].encode("utf-8"), format=ox.RdfFormat.N_TRIPLES))
+    return QueryResult(kind="graph", triples=triples, truncated=doc["truncated"])
 
 
 def _graph_iri(iri: str) -> ox.NamedNode:

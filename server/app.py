@@ -51,6 +51,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     for code, title in (
         (400, "Bad request"),
         (404, "Unknown concept"),
+        (403, "Forbidden: updates and SERVICE are refused"),
         (406, "Not acceptable"),
         (408, "Time limit exceeded"),
         (413, "Body too large"),
@@ -393,17 +394,13 @@ def _answer(
 ) -> Response:
     from server.sparql import negotiate
 
-    chosen: dict[str, str] = {}
-
     def choose(kind: str) -> Any:
-        media, fmt = negotiate(kind, accept)
-        chosen["media"] = media
-        return fmt
+        return negotiate(kind, accept)[1]
 
-    body = services.ws.store.serialize(
+    kind, body = services.ws.store.serialize(
         query, choose, timeout=SPARQL_TIMEOUT_S, default_graphs=default, named_graphs=named
     )
-    return Response(content=body, media_type=chosen["media"], headers={"Vary": "Accept"})
+    return Response(content=body, media_type=negotiate(kind, accept)[0], headers={"Vary": "Accept"})
 
 
 # ------------------------------------------------------------------ errors

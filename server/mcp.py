@@ -76,6 +76,6 @@ def create_server(settings: Settings | None = None) -> Any:
         """Run a read-only SPARQL query over the knowledge graph (union of all named graphs by default)."""
         if not 1 <= limit <= 10_000:
             raise ToolError("limit must be between 1 and 10000")
-        return call(lambda: services().ws.store.query(query, limit=limit, timeout=10.0)).to_json()
+        return call(lambda: services().ws.store.query(query, limit=limit, timeout=10.0, isolated=True)).to_json()
 
     return mcp

@@ -229,7 +229,7 @@ def test_sparql_errors(client):
         ),
         403,
     )
-    problem(client.get("/sparql", params={"query": "INSERT DATA { <a:b> <a:c> <a:d> }"}), 400)
+    problem(client.get("/sparql", params={"query": "INSERT DATA { <a:b> <a:c> <a:d> }"}), 403)  # every form of update
     problem(client.post("/sparql", content="SELECT * {}", headers={"content-type": "text/plain"}), 415)
     problem(client.get("/sparql"), 422)
     assert client.get("/sparql", params={"query": "ASK { <a:b> <a:c> <a:d> }"}).json()["boolean"] is False

@@ -1,0 +1,129 @@
+"""Queries that cannot hurt the process (issue #16): nesting, SERVICE, updates, time and memory bounds."""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import socket
+import time
+
+import pytest
+
+from ckg.errors import QueryError, QueryForbiddenError, QueryTimeoutError
+from kg import query_guard
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT * WHERE " + "{" * 5000 + " ?s ?p ?o " + "}" * 5000,
+        "SELECT * WHERE { FILTER(" + "(" * 5000 + "1" + ")" * 5000 + ") }",
+        "SELECT * WHERE { ?s ?p ?o " + "OPTIONAL { ?s ?p ?o " * 3000 + "}" * 3001,
+    ],
+)
+def test_deep_nesting_is_refused_before_the_engine_sees_it(workspace, query):
+    with pytest.raises(QueryError, match="nests brackets deeper than 64"):
+        workspace.store.query(query, isolated=True)
+    assert workspace.store.query("ASK { ?s ?p ?o }").boolean  # the process is alive and well
+
+
+@pytest.mark.parametrize(
+    ("query", "ok"),
+    [
+        ("SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }", False),
+        ("select * where { service silent <http://x/> { ?s ?p ?o } }", False),
+        ('SELECT ?s WHERE { ?s ?p "SERVICE {{{ ((( " }', True),  # in a string
+        ("SELECT ?service WHERE { ?service ?p <http://x/SERVICE> } # SERVICE in a comment", True),
+        ("SELECT * WHERE { ?s <http://x/a> ?o FILTER (?o < 3 && ?o > 1) }", True),  # < is an operator here
+        ("PREFIX ex: <http://x/> SELECT * WHERE { ?s ex:service ?o }", True),  # a prefixed name
+    ],
+)
+def test_service_is_refused_only_where_it_is_a_keyword(query, ok):
+    if ok:
+        query_guard.check(query)
+    else:
+        with pytest.raises(QueryForbiddenError, match="SERVICE"):
+            query_guard.check(query)
+
+
+@pytest.mark.parametrize(
+    "update",
+    ["INSERT DATA { <a:b> <a:c> <a:d> }", "PREFIX x: <http://x/>\nDELETE WHERE { ?s ?p ?o }", "drop all"],
+)
+def test_every_form_of_update_is_forbidden(update):
+    with pytest.raises(QueryForbiddenError, match="read-only") as err:
+        query_guard.check(update)
+    assert err.value.http_status == 403
+
+
+def test_service_to_a_local_listener_makes_no_connection(workspace):
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        listener.settimeout(0.5)
+        port = listener.getsockname()[1]
+        with pytest.raises(QueryForbiddenError):
+            workspace.store.query(
+                f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{port}/sparql> {{ ?s ?p ?o }} }}", isolated=True
+            )
+        with pytest.raises(socket.timeout):
+            listener.accept()
+
+
+def _rss_mib() -> int:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * 4096 // 2**20
+
+
+def test_a_runaway_query_is_stopped_for_real(workspace):
+    """The time limit ends the evaluation (its worker is killed), not just the wait for it."""
+    before = _rss_mib()
+    start = time.monotonic()
+    with pytest.raises(QueryTimeoutError):
+        workspace.store.query(
+            "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }", timeout=1.0, isolated=True
+        )
+    assert time.monotonic() - start < 3.0
+    assert multiprocessing.active_children() == []  # nothing left computing
+    assert _rss_mib() - before < 50
+
+
+def test_a_query_past_its_memory_bound_is_stopped(workspace, monkeypatch):
+    from kg import store
+
+    monkeypatch.setattr(store, "QUERY_MEMORY", 256 * 1024**2)
+    with pytest.raises(QueryError, match="needed more than 256 MiB"):
+        workspace.store.query("SELECT * WHERE { ?a ?b ?c . ?d ?e ?f } ORDER BY ?a ?d", timeout=30, isolated=True)
+    assert workspace.store.query("ASK { ?s ?p ?o }", isolated=True).boolean
+
+
+def test_isolated_results_equal_in_process_results(workspace):
+    q = """SELECT ?c ?l ?m WHERE { ?c skos:prefLabel ?l OPTIONAL { ?c ckg:studyMinutes ?m } } ORDER BY ?c LIMIT 50"""
+    a, b = workspace.store.query(q), workspace.store.query(q, isolated=True)
+    assert a.variables == b.variables and a.rows == b.rows
+    c = "CONSTRUCT { ?c ckg:requires ?p } WHERE { ?c ckg:requires ?p } LIMIT 20"
+    assert sorted(map(str, workspace.store.query(c).triples)) == sorted(
+        map(str, workspace.store.query(c, isolated=True).triples)
+    )
+    assert workspace.store.query("ASK { ?s ckg:stub true }", isolated=True).boolean is True
+
+
+def test_the_protocol_path_caps_rows_and_says_how_to_page(workspace, monkeypatch):
+    import pyoxigraph as ox
+
+    from kg import store
+
+    monkeypatch.setattr(store, "ROW_CAP", 100)
+    with pytest.raises(QueryError, match="more than 100 rows; add LIMIT and OFFSET"):
+        workspace.store.serialize("SELECT * WHERE { ?s ?p ?o }", lambda kind: ox.QueryResultsFormat.JSON)
+    kind, body = workspace.store.serialize(
+        "SELECT * WHERE { ?s ?p ?o } LIMIT 100", lambda kind: ox.QueryResultsFormat.JSON
+    )
+    assert kind == "select"
+    assert len(__import__("json").loads(body)["results"]["bindings"]) == 100
+
+
+@pytest.mark.parametrize("text", ["B\x9d\xfe", "é{", "SELECT * WHERE { ?s ?p 'unterminated }", "<<<<", '"""', "#"])
+def test_the_guard_never_crashes_on_junk(text):
+    with contextlib.suppress(QueryError):  # a clear refusal is fine; any other exception is a bug
+        query_guard.check(text)
