@@ -35,6 +35,12 @@ class BuildMissingError(CkgError):
     http_status = 503
 
 
+class BuildDamagedError(CkgError):
+    """A file of a build is missing, truncated or edited: it no longer matches the build's manifest."""
+
+    http_status = 503
+
+
 class ConceptNotFoundError(CkgError):
     """A concept reference matched nothing."""
 

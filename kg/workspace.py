@@ -20,7 +20,8 @@ from typing import Any
 from ckg import __version__
 from ckg.atomic import check_replaceable, home_lock, staged_directory
 from ckg.config import Settings
-from ckg.errors import BuildMissingError, CkgError, StrictModeError
+from ckg.errors import BuildDamagedError, BuildMissingError, CkgError, StrictModeError
+from ckg.integrity import REBUILD_HINT, check_file, file_digests
 from ingest.pipeline import run
 from ingest.records import SOURCE_FILES
 from ingest.report import IngestReport
@@ -152,11 +153,14 @@ def _build(
             "inference": inference.summary if inference else None,
             "catalog_sha256": hashlib.sha256(snapshot).hexdigest(),
         }
-        (stage / "build.json").write_text(json.dumps(manifest, indent=2), "utf-8")
         from kg.export import write_parquet
 
         with stages("Parquet export"):
             write_parquet(catalog, stage)
+        # Size and hash of every file, checked when a part is opened: a damaged or edited build is one
+        # clear error naming the file, not a traceback or an answer from files that disagree.
+        manifest["files"] = file_digests(stage)
+        (stage / "build.json").write_text(json.dumps(manifest, indent=2), "utf-8")
     return BuildOutcome(
         report=report,
         home=settings.home,
@@ -233,7 +237,23 @@ class Workspace:
 
     @cached_property
     def manifest(self) -> dict[str, Any]:
-        return json.loads(self.settings.build_manifest_path.read_text("utf-8"))
+        path = self.settings.build_manifest_path
+        try:
+            doc = json.loads(path.read_text("utf-8"))
+        except (OSError, ValueError) as exc:
+            raise BuildDamagedError(f"{path} cannot be read ({exc.__class__.__name__}); {REBUILD_HINT}") from None
+        if not isinstance(doc, dict):
+            raise BuildDamagedError(f"{path} is not a build manifest; {REBUILD_HINT}")
+        return doc
+
+    def verified(self, relative: str) -> Path:
+        """``relative`` (a file of this build) after checking its size and hash against build.json."""
+        path = self.settings.home / relative
+        expected = (self.manifest.get("files") or {}).get(relative)
+        if expected is None:  # builds before #16 recorded no file hashes
+            return path
+        check_file(path, expected, relative)
+        return path
 
     @cached_property
     def base_iri(self) -> str:
@@ -241,7 +261,7 @@ class Workspace:
 
     @cached_property
     def store(self) -> GraphStore:
-        return GraphStore.load(self.settings.dataset_path)
+        return GraphStore.load(self.verified("dataset.nq"))
 
     @cached_property
     def catalog(self) -> Catalog:
@@ -271,4 +291,4 @@ class Workspace:
 
     @cached_property
     def report(self) -> IngestReport:
-        return IngestReport.model_validate_json(self.settings.report_path.read_text("utf-8"))
+        return IngestReport.model_validate_json(self.verified("report.json").read_text("utf-8"))

@@ -113,7 +113,14 @@ class VectorIndex:
         manifest_path = directory / "manifest.json"
         if not manifest_path.exists():
             raise IndexMismatchError(f"no vector index in {directory}; {REBUILD}")
-        manifest = json.loads(manifest_path.read_text("utf-8"))
+        try:
+            manifest = json.loads(manifest_path.read_text("utf-8"))
+            ids = json.loads((directory / "ids.json").read_text("utf-8"))
+            index = faiss.deserialize_index(np.frombuffer((directory / "vectors.faiss").read_bytes(), dtype=np.uint8))
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise IndexMismatchError(
+                f"index files in {directory} cannot be read ({exc.__class__.__name__}); {REBUILD}"
+            ) from None
         if model is not None and manifest.get("model") != model:
             raise IndexMismatchError(
                 f"index in {directory} was built with model {manifest.get('model')!r}, not {model!r}; "
@@ -123,10 +130,15 @@ class VectorIndex:
             raise IndexMismatchError(f"index in {directory} used another text template; {REBUILD}")
         if concept_hash is not None and manifest.get("concept_set_hash") != concept_hash:
             raise IndexMismatchError(f"index in {directory} does not match the concepts of this graph; {REBUILD}")
-        ids = json.loads((directory / "ids.json").read_text("utf-8"))
-        index = faiss.deserialize_index(np.frombuffer((directory / "vectors.faiss").read_bytes(), dtype=np.uint8))
         if index.d != manifest.get("dimension") or index.ntotal != len(ids):
             raise IndexMismatchError(f"index files in {directory} disagree with their manifest; {REBUILD}")
+        if index.ntotal and hasattr(index, "reconstruct_n"):
+            try:
+                finite = bool(np.isfinite(index.reconstruct_n(0, index.ntotal)).all())
+            except RuntimeError:  # an index kind that cannot reconstruct (none ckg writes today)
+                finite = True
+            if not finite:
+                raise IndexMismatchError(f"vectors.faiss in {directory} holds non-finite vectors; {REBUILD}")
         return cls(ids, index, manifest)
 
 

@@ -77,6 +77,8 @@ class SearchService:
     def index(self) -> VectorIndex:
         ids, texts = corpus(self.catalog)
         requested = self._model.name if isinstance(self._model, Embedder) else self._model
+        for name in ("index/manifest.json", "index/ids.json", "index/vectors.faiss"):
+            self.ws.verified(name)
         return VectorIndex.load(
             self.ws.settings.index_dir,
             model=requested,

@@ -1,0 +1,42 @@
+"""Sizes and hashes of a build's files, written by the build and checked when a part is opened."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from ckg.errors import BuildDamagedError
+
+REBUILD_HINT = "the build is damaged or was edited: run `ckg ingest` to rebuild it"
+#: Files a build writes that are not themselves checked (the manifest and the build marker).
+UNCHECKED = frozenset({"build.json", ".ckg-build"})
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def file_digests(root: Path) -> dict[str, dict[str, Any]]:
+    """``{relative path: {"bytes", "sha256"}}`` for every file below ``root``, sorted."""
+    out = {}
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = path.relative_to(root).as_posix()
+        if rel not in UNCHECKED:
+            out[rel] = {"bytes": path.stat().st_size, "sha256": _sha256(path)}
+    return out
+
+
+def check_file(path: Path, expected: dict[str, Any], name: str) -> None:
+    """Raise :class:`BuildDamagedError` naming ``name`` unless ``path`` has the expected size and hash."""
+    if not path.is_file():
+        raise BuildDamagedError(f"{name} is missing from {path.parent}; {REBUILD_HINT}")
+    size = path.stat().st_size
+    if size != expected.get("bytes"):
+        raise BuildDamagedError(f"{name} has {size:,} bytes, build.json says {expected.get('bytes'):,}; {REBUILD_HINT}")
+    if _sha256(path) != expected.get("sha256"):
+        raise BuildDamagedError(f"{name} does not match its hash in build.json; {REBUILD_HINT}")
