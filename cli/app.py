@@ -433,18 +433,23 @@ def context(
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on (loopback by default).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option("--allowed-host", help="Also answer this Host header (a proxy's name; repeatable)."),
+    ] = None,
     home: HomeOpt = None,
 ) -> None:
     """HTTP API (/v1/...), SPARQL 1.1 Protocol endpoint (/sparql) and OpenAPI docs (/docs)."""
     import uvicorn
 
-    from server.app import Services, create_app, uvicorn_config
+    from server.app import LOOPBACK_HOSTS, Services, create_app, uvicorn_config
 
     settings = _settings(home)
     message(f"loading the graph, index and model from {settings.home} …")
     services = Services(settings)
     message(f"serving on http://{host}:{port} (docs at /docs, SPARQL at /sparql)")
-    uvicorn.Server(uvicorn_config(create_app(settings, services), host, port)).run()
+    hosts = tuple(dict.fromkeys([*LOOPBACK_HOSTS, host, *(allowed_host or [])]))
+    uvicorn.Server(uvicorn_config(create_app(settings, services, hosts=hosts), host, port)).run()
 
 
 @app.command()

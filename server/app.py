@@ -138,8 +138,18 @@ class ContextRequest(BaseModel):
 
 
 # -------------------------------------------------------------------- app
-def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
-    """The ASGI app; loads :class:`Services` at start-up unless given one (tests share one)."""
+#: Host headers answered by default: the loopback names. Anything else is refused with 400, so a page
+#: on another site cannot reach the server through a name that resolves to 127.0.0.1 (DNS rebinding).
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+def create_app(
+    settings: Settings | None = None, services: Services | None = None, *, hosts: tuple[str, ...] = LOOPBACK_HOSTS
+) -> FastAPI:
+    """The ASGI app; loads :class:`Services` at start-up unless given one (tests share one).
+
+    ``hosts``: the Host header values answered (the bind address is added by ``ckg serve``).
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -158,6 +168,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.state.services = services
     _install_errors(app)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(hosts))
 
     def svc(request: Request) -> Services:
         return request.app.state.services
@@ -444,8 +457,8 @@ def _install_errors(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def bug(_request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error")
-        return _problem(500, "Internal error", f"{type(exc).__name__}: {exc}")
+        log.exception("unhandled error")  # the details go to the server log, never to the client
+        return _problem(500, "Internal error", "the server failed to answer this request; it has been logged")
 
 
 class BodyLimit:

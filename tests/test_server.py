@@ -265,3 +265,22 @@ def test_bounded_concurrent_load_has_no_errors(live_server):
     for t in threads:
         t.join()
     assert counts["bad"] == 0 and counts["ok"] > 40
+
+
+def test_foreign_host_headers_are_refused(client):
+    """DNS rebinding: a page on evil.example whose name resolves to 127.0.0.1 must get nothing."""
+    resp = client.get("/v1/health", headers={"host": "evil.example"})
+    assert resp.status_code == 400
+    assert client.get("/v1/health", headers={"host": "localhost:8000"}).status_code == 200
+
+
+def test_sparql_abuse_is_refused_and_the_server_stays_up(client):
+    deep = "SELECT * WHERE " + "{" * 5000 + " ?s ?p ?o " + "}" * 5000
+    assert "nests brackets" in problem(client.post("/sparql", data={"query": deep}), 400)["detail"]
+    service = "SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }"
+    assert "SERVICE" in problem(client.get("/sparql", params={"query": service}), 403)["detail"]
+    start = time.monotonic()
+    runaway = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+    problem(client.get("/sparql", params={"query": runaway}), 408)
+    assert time.monotonic() - start < 15
+    assert client.get("/v1/health").status_code == 200
