@@ -7,6 +7,7 @@ reused) without touching disk.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,7 @@ from ckg.errors import SourceError
 from ingest.concepts import Concept
 from ingest.library import parse_concept_library
 from ingest.notes import parse_working_notes
-from ingest.records import SOURCE_FILES, Locator, Notice, ParseResult, PathRecord, SourceRecord
+from ingest.records import SOURCE_FILES, Locator, Notice, ParseResult, PathRecord, Rejection, SourceRecord
 from ingest.report import FallbackSplit, IngestReport, SourceReport
 from ingest.research import parse_research_path
 from ingest.resolve import Resolution, resolve
@@ -64,8 +65,33 @@ def parse_all(sources: Path) -> tuple[dict[str, ParseResult], list[str]]:
     return parsed, errors
 
 
+#: Longest title kept; the longest real one is ~90 characters, so a longer one is a line run together.
+MAX_TITLE_CHARS = 200
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def screen(result: ParseResult) -> None:
+    """Move records no source could mean into the rejections, with file:line and why: control characters
+    (a NUL byte in a label) and titles too long to be one (a megabyte of "A")."""
+    kept = []
+    for rec in result.records:
+        reason = None
+        if len(rec.title) > MAX_TITLE_CHARS:
+            reason = f"title of {len(rec.title):,} characters (at most {MAX_TITLE_CHARS}): not a title, a run-on line"
+        elif _CONTROL.search(rec.title) or _CONTROL.search(rec.description or ""):
+            ch = (_CONTROL.search(rec.title) or _CONTROL.search(rec.description or "")).group(0)
+            reason = f"control character U+{ord(ch):04X} in the text; remove it from the file"
+        if reason is None:
+            kept.append(rec)
+        else:
+            result.rejections.append(Rejection(locator=rec.locator, reason=reason, text=rec.title[:120]))
+    result.records = kept
+
+
 def run(sources: Path) -> Ingest:
     parsed, errors = parse_all(sources)
+    for result in parsed.values():
+        screen(result)
     records = [r for name in SOURCE_FILES if name in parsed for r in parsed[name].records]
     extra = [m.title for p in parsed.values() for m in p.modules]
     resolution, records = resolve(records, extra)

@@ -22,15 +22,22 @@ from ingest.reader import Line, begin
 from ingest.records import Locator, ModuleRecord, Notice, ParseResult, Rejection, SourceRecord
 
 HEADER = re.compile(r"^L(?P<layer>0A|0B|[1-5])\s*Tier\s*(?P<tier>\d+)\s*~\s*(?P<minutes>\d+)\s*m$")
+#: Anything shaped like a header, well-formed or not ("L9Tier x~abcm", "L2Tier 1~65min"): a block boundary.
+#: A malformed header rejects its own block and the parser picks up at the next one, instead of the block
+#: running on into the previous topic (whose description then became a module of 30-odd concepts).
+LOOSE_HEADER = re.compile(r"^L\S{0,3}\s*Tier\b.{0,20}~.{0,20}$")
 ANNOUNCED = re.compile(r"^(?P<n>\d+) curriculum topics")
 MODULE_LAYER = re.compile(r"\((?P<note>Layer[^)]*)\)\s*$")
 UNLISTED = re.compile(r"\+(?P<n>\d+)$")
 
 
+_SLUG_LINE = re.compile(r"[a-z0-9][a-z0-9 '\-]*")
+
+
 def is_prerequisite_line(text: str) -> bool:
-    """Prerequisite lines are URL slugs: no capital letters, no sentence punctuation."""
-    body = UNLISTED.sub("", text)
-    return bool(body) and body == body.lower() and not re.search(r"[.,;:!?()]", body)
+    """Prerequisite lines are URL slugs: lower-case ASCII letters, digits, spaces and hyphens only (a run
+    of stray bytes or a lower-case sentence is not one)."""
+    return bool(_SLUG_LINE.fullmatch(UNLISTED.sub("", text).strip()))
 
 
 def parse_theory_library(path: Path) -> ParseResult:
@@ -38,7 +45,7 @@ def parse_theory_library(path: Path) -> ParseResult:
     lines = src.nonblank()
     loc = lambda ln: Locator(file=src.file, line=ln.number)  # noqa: E731
 
-    header_idx = [i for i, ln in enumerate(lines) if HEADER.match(ln.text)]
+    header_idx = [i for i, ln in enumerate(lines) if LOOSE_HEADER.match(ln.text) or HEADER.match(ln.text)]
     if not header_idx:
         result.rejections.extend(
             Rejection(locator=loc(ln), reason="no topic header (L<layer>Tier <n>~<m>m) in file", text=ln.text)
@@ -78,6 +85,15 @@ def parse_theory_library(path: Path) -> ParseResult:
 
     announced = result.facts.get("announced_topics")
     result.facts["present_topics"] = len(header_idx)
+    # A second, independent count: every header-shaped line of the raw file must end as a topic or as a
+    # rejected block. (read = placed + rejected holds by construction; this can fail.)
+    headers = sum(1 for ln in src.lines if LOOSE_HEADER.match(ln.text) or HEADER.match(ln.text))
+    blocks = len(result.records) + sum(1 for r in result.rejections if r.reason.startswith(_BLOCK_REJECTIONS))
+    result.facts["header_lines"] = headers
+    if headers != blocks:
+        result.warnings.append(
+            Notice(message=f"{headers} topic header lines but {blocks} topics placed or rejected: a block was lost")
+        )
     if isinstance(announced, int) and announced != len(header_idx):
         result.warnings.append(
             Notice(
@@ -88,6 +104,24 @@ def parse_theory_library(path: Path) -> ParseResult:
             )
         )
     return result
+
+
+_BLOCK_REJECTIONS = ("malformed topic header", "topic header with no title")
+
+
+def looks_like_module(text: str) -> bool:
+    """A module header is a short title-case name ("Learning Theory Core", "Foundations (Layer 0A)"), not a
+    sentence, a slug line or a stray run of bytes."""
+    name = MODULE_LAYER.sub("", text).strip()
+    words = name.split()
+    return (
+        0 < len(words) <= 8
+        and len(name) <= 80
+        and name[:1].isupper()
+        and not re.search(r"[.;:!?]$", name)
+        and name.isprintable()
+        and sum(w[:1].isupper() for w in words if len(w) > 3) >= max(1, len([w for w in words if len(w) > 3]) - 1)
+    )
 
 
 def _module(file: str, header: Line, description: Line | None) -> ModuleRecord:
@@ -112,7 +146,6 @@ def _block(
     """Parse one topic block; returns the record and a module header found after it."""
     loc = lambda ln: Locator(file=file, line=ln.number)  # noqa: E731
     m = HEADER.match(header.text)
-    assert m is not None
     if not body:
         result.rejections.append(
             Rejection(
@@ -132,14 +165,18 @@ def _block(
         prereq, rest = rest[0], rest[1:]
 
     next_module: ModuleRecord | None = None
-    if len(rest) == 2:
-        next_module = _module(file, rest[0], rest[1])
-    elif len(rest) == 1:
-        next_module = _module(file, rest[0], None)
+    if len(rest) >= 2 and not looks_like_module(rest[-2].text):
+        extras = rest  # no module header where one would stand: every leftover line is junk, none a module
+    elif len(rest) == 2:
+        next_module, extras = _module(file, rest[0], rest[1]), []
+    elif len(rest) == 1 and looks_like_module(rest[0].text):
+        next_module, extras = _module(file, rest[0], None), []
         result.warnings.append(Notice(locator=loc(rest[0]), message="module header without a description line"))
-    elif len(rest) > 2:
-        next_module = _module(file, rest[-2], rest[-1])
-        for extra in rest[:-2]:
+    else:
+        next_module = _module(file, rest[-2], rest[-1]) if len(rest) > 2 else None
+        extras = rest[:-2] if len(rest) > 2 else rest
+    if extras:
+        for extra in extras:
             result.rejections.append(
                 Rejection(
                     locator=loc(extra),
@@ -148,6 +185,16 @@ def _block(
                     text=extra.text,
                 )
             )
+    if m is None:
+        result.rejections.append(
+            Rejection(
+                locator=loc(header),
+                reason=f"malformed topic header {header.text!r} (expected L<layer>Tier <tier>~<minutes>m, layers "
+                f"0A, 0B, 1-5): topic {title.text.strip()!r} skipped, parsing resumes at the next header",
+                text=header.text,
+            )
+        )
+        return None, next_module
     flags: list[str] = []
     if description is None:
         flags.append("missing-description")

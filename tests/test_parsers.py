@@ -22,7 +22,7 @@ def test_theory_counts(theory):
     assert len(theory.records) == 296
     assert theory.rejections == []
     assert len(theory.modules) == 14
-    assert theory.facts == {"announced_topics": 431, "present_topics": 296}
+    assert theory.facts == {"announced_topics": 431, "present_topics": 296, "header_lines": 296}
     assert [w.message for w in theory.warnings] == [
         "page announces 431 curriculum topics but 296 topic blocks are present (135 missing: partial copy)"
     ]
