@@ -6,10 +6,24 @@ becomes a tool error whose message says what to change, never a crash.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
 
 from ckg.config import Settings
 from ckg.errors import CkgError
+
+# Every argument bounded, so a tool call cannot ask for unbounded work (10,000 gap targets) and the
+# input schemas say so (enums and limits an assistant can read).
+Text = Annotated[str, Field(min_length=1, max_length=2_000)]
+Ref = Annotated[str, Field(min_length=1, max_length=500, description="concept id, IRI or label")]
+Count = Annotated[int, Field(ge=1, le=100)]
+Mode = Literal["hybrid", "dense", "lexical"]
+Targets = Annotated[list[Ref], Field(min_length=1, max_length=20)]
+Known = Annotated[list[Ref] | None, Field(max_length=500)]
+Budget = Annotated[int, Field(ge=100, le=20_000, description="tokens")]
+Sparql = Annotated[str, Field(min_length=1, max_length=100_000)]
+Rows = Annotated[int, Field(ge=1, le=10_000)]
 
 
 def create_server(settings: Settings | None = None) -> Any:
@@ -43,39 +57,35 @@ def create_server(settings: Settings | None = None) -> Any:
     )
 
     @mcp.tool()
-    def search_concepts(query: str, k: int = 10, mode: str = "hybrid") -> dict[str, Any]:
+    def search_concepts(query: Text, k: Count = 10, mode: Mode = "hybrid") -> dict[str, Any]:
         """Find concepts matching a query (words, a question or an acronym). mode: hybrid, dense or lexical."""
-        if mode not in ("hybrid", "dense", "lexical"):
-            raise ToolError("mode must be hybrid, dense or lexical")
         hits = call(lambda: services().search.search(query, mode=mode, k=k))  # type: ignore[arg-type]
         return {"query": query, "hits": [h.model_dump() for h in hits]}
 
     @mcp.tool()
-    def get_concept(concept: str) -> dict[str, Any]:
+    def get_concept(concept: Ref) -> dict[str, Any]:
         """One concept by id, IRI or label: definition, layer, minutes, prerequisites, sources (file and line)."""
         return call(lambda: services().concept_detail(concept))
 
     @mcp.tool()
-    def find_gaps(targets: list[str], known: list[str] | None = None, asserted_only: bool = False) -> dict[str, Any]:
+    def find_gaps(targets: Targets, known: Known = None, asserted_only: bool = False) -> dict[str, Any]:
         """What a learner is missing before the targets (ids, labels or free text), foundations first, with minutes."""
         finder = services().gap_finder(asserted_only)
         return call(lambda: finder.gap(targets, finder.known_set(known or []))).model_dump()
 
     @mcp.tool()
-    def learning_path(target: str, asserted_only: bool = False) -> dict[str, Any]:
+    def learning_path(target: Ref, asserted_only: bool = False) -> dict[str, Any]:
         """The full ordered learning path from foundations to a target concept."""
         return call(lambda: services().gap_finder(asserted_only).path(target)).model_dump()
 
     @mcp.tool()
-    def context_pack(question: str, budget: int = 1500) -> dict[str, Any]:
+    def context_pack(question: Text, budget: Budget = 1500) -> dict[str, Any]:
         """Concepts that answer a question, with citations to source file and line, within a token budget."""
         return call(lambda: services().context.build(question, budget=budget)).model_dump()
 
     @mcp.tool()
-    def sparql_query(query: str, limit: int = 200) -> dict[str, Any]:
+    def sparql_query(query: Sparql, limit: Rows = 200) -> dict[str, Any]:
         """Run a read-only SPARQL query over the knowledge graph (union of all named graphs by default)."""
-        if not 1 <= limit <= 10_000:
-            raise ToolError("limit must be between 1 and 10000")
         return call(lambda: services().ws.store.query(query, limit=limit, timeout=10.0, isolated=True)).to_json()
 
     return mcp

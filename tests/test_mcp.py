@@ -48,6 +48,13 @@ def test_mcp_tools_over_stdio(indexed):
             )
             out["missing"] = await call("get_concept", {"concept": "no such concept anywhere"})
             out["bad_sparql"] = await call("sparql_query", {"query": "SELECT ?x WHERE {"})
+            out["too_many"] = await call("find_gaps", {"targets": [f"t{i}" for i in range(10_000)]})
+            out["bad_mode"] = await call("search_concepts", {"query": "LoRA", "mode": "psychic"})
+            out["service"] = await call(
+                "sparql_query", {"query": "SELECT * { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }"}
+            )
+            schemas = {t.name: t.input_schema for t in (await client.list_tools()).tools}
+            out["schemas"] = schemas
         return out
 
     out = asyncio.run(asyncio.wait_for(session(), timeout=180))
@@ -62,3 +69,8 @@ def test_mcp_tools_over_stdio(indexed):
     assert out["sparql"]["results"]["bindings"][0]["n"]["value"] == "406"
     assert out["missing"].is_error and "no concept" in out["missing"].content[0].text
     assert out["bad_sparql"].is_error and "syntax error" in out["bad_sparql"].content[0].text
+    assert out["too_many"].is_error and out["bad_mode"].is_error  # bounded arguments, refused before any work
+    assert out["service"].is_error and "SERVICE" in out["service"].content[0].text
+    search = out["schemas"]["search_concepts"]["properties"]
+    assert search["mode"]["enum"] == ["hybrid", "dense", "lexical"] and search["k"]["maximum"] == 100
+    assert out["schemas"]["find_gaps"]["properties"]["targets"]["maxItems"] == 20
