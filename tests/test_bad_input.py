@@ -84,7 +84,7 @@ def test_rejections_build_and_exit_status(source_copy, tmp_path):
     cut = next(i for i in range(len(lines) - 1, 0, -1) if lines[i].startswith("L5Tier"))
     path.write_text("\n".join(lines[: cut + 1]) + "\n", "utf-8")
     home = tmp_path / "build"
-    result = runner.invoke(app, ["ingest", "--sources", str(source_copy), "--home", str(home)])
+    result = runner.invoke(app, ["ingest", "--sources", str(source_copy), "--home", str(home), "--no-index"])
     assert result.exit_code == EXIT_REJECTED, result.output
     assert f"rejected theory-library.txt:{cut + 1}" in result.output
     assert "read 296 = placed 295 + rejected 1 (ok)" in result.output
