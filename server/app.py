@@ -337,7 +337,25 @@ def _sparql_routes(app: FastAPI, svc: Any) -> None:
         named_graph_uri: Annotated[list[str] | None, Query(alias="named-graph-uri")] = None,
     ) -> Response:
         """SPARQL 1.1 Protocol query via GET. The default graph is the union of all graphs unless given."""
+        if len(request.query_params.getlist("query")) != 1:
+            return _problem(400, "Bad request", "give exactly one `query` parameter")
         return _answer(svc(request), query, request.headers.get("accept"), default_graph_uri, named_graph_uri)
+
+    @app.options("/sparql", tags=["sparql"], status_code=204, response_class=Response)
+    def sparql_options() -> Response:
+        """The methods /sparql answers (a preflight-free OPTIONS: CORS stays off)."""
+        return Response(status_code=204, headers={"Allow": "GET, HEAD, OPTIONS, POST"})
+
+    @app.head("/sparql", tags=["sparql"], response_class=Response)
+    def sparql_head(
+        request: Request,
+        query: Annotated[str, Query(min_length=1, max_length=MAX_GET_QUERY)],
+        default_graph_uri: Annotated[list[str] | None, Query(alias="default-graph-uri")] = None,
+        named_graph_uri: Annotated[list[str] | None, Query(alias="named-graph-uri")] = None,
+    ) -> Response:
+        """GET's headers without its body."""
+        resp = sparql_get(request, query, default_graph_uri, named_graph_uri)
+        return Response(status_code=resp.status_code, headers=dict(resp.headers), media_type=resp.media_type)
 
     @app.post(
         "/sparql",

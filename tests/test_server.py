@@ -284,3 +284,13 @@ def test_sparql_abuse_is_refused_and_the_server_stays_up(client):
     problem(client.get("/sparql", params={"query": runaway}), 408)
     assert time.monotonic() - start < 15
     assert client.get("/v1/health").status_code == 200
+
+
+def test_sparql_protocol_details(client):
+    dup = client.get("/sparql", params=[("query", "ASK {}"), ("query", "ASK { ?s ?p ?o }")])
+    assert "exactly one" in problem(dup, 400)["detail"]
+    head = client.head("/sparql", params={"query": "ASK { ?s ?p ?o }"})
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-type"].startswith("application/sparql-results+json")
+    opts = client.options("/sparql")
+    assert opts.status_code == 204 and set(opts.headers["allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "POST"}
