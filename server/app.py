@@ -182,8 +182,8 @@ def create_app(
             status="ok",
             version=__version__,
             concepts=len(s.ws.catalog.concepts),
-            build=s.ws.manifest,
-            index=s.search.index.manifest,
+            build=_public(s.ws.manifest),
+            index=_public(s.search.index.manifest),
         )
 
     @app.get("/v1/search", response_model=SearchResponse, tags=["search"])
@@ -326,6 +326,15 @@ _SPARQL_200 = {
         },
     }
 }
+
+
+#: Manifest keys that describe the host, not the build: library and Python versions, file hashes.
+_PRIVATE = frozenset({"versions", "python", "files"})
+
+
+def _public(manifest: dict[str, Any]) -> dict[str, Any]:
+    """A manifest without what would help an attacker pick an exploit (package versions)."""
+    return {k: v for k, v in manifest.items() if k not in _PRIVATE}
 
 
 def _sparql_routes(app: FastAPI, svc: Any) -> None:

@@ -37,6 +37,7 @@ def test_health_reports_the_manifest(client):
     assert doc["status"] == "ok" and doc["concepts"] == 1191
     assert doc["index"]["model"] == "all-MiniLM-L6-v2" and doc["index"]["count"] == 1191
     assert doc["build"]["edges"] == 406 and doc["build"]["inference"]["edges"] > 1000
+    assert not {"versions", "python", "files"} & (set(doc["build"]) | set(doc["index"]))  # no package versions
 
 
 def test_search(client):
