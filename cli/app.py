@@ -455,9 +455,9 @@ def serve(
 @app.command()
 def mcp(home: HomeOpt = None) -> None:
     """MCP server over stdio: tools to search, get a concept, find gaps, get a path, a context pack, SPARQL."""
-    from server.mcp import create_server
+    from server.mcp import create_server, run_stdio
 
-    create_server(_settings(home)).run("stdio")
+    run_stdio(create_server(_settings(home)))
 
 
 def resolve_concept(ws: Any, ref: str) -> Any:

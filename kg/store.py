@@ -7,6 +7,7 @@ selects one graph.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -252,48 +253,62 @@ def _in_worker(work: Callable[[], bytes], timeout: float) -> bytes:
 
     A thread cannot be stopped, so a query that outran its limit used to keep computing (and growing)
     after the 408; a process is killed and its memory returned. Fork shares the loaded store copy-on-write,
-    so starting a worker costs milliseconds, not a reload. Errors come back by name and message.
+    so starting a worker costs milliseconds, not a reload. A bare ``os.fork`` (not ``multiprocessing``,
+    whose child start-up closes ``sys.stdin`` and deadlocks when another thread is reading it, as the MCP
+    server's is) and ``os._exit``: the child runs the query, writes its answer to a pipe and ends.
+    Errors come back by name and message.
     """
-    import multiprocessing
+    import select
+    import signal
 
-    ctx = multiprocessing.get_context("fork")
-    recv, send = ctx.Pipe(duplex=False)
-
-    def child() -> None:
-        recv.close()
-        # The engine reports a failed allocation on stderr before it aborts; the parent says it better.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 2)
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the worker
         try:
-            _bound_memory(QUERY_MEMORY)
-            payload = b"ok" + work()
-        except BaseException as exc:  # everything goes back to the parent, by name
-            err = _as_ckg_error(exc)
-            payload = b"er" + json.dumps({"type": type(err).__name__, "message": str(err)}).encode("utf-8")
-        try:
-            send.send_bytes(payload)
+            os.close(read_fd)
+            # The engine reports a failed allocation on stderr before it aborts; the parent says it better.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)
+            try:
+                _bound_memory(QUERY_MEMORY)
+                payload = b"ok" + work()
+            except BaseException as exc:  # everything goes back to the parent, by name
+                err = _as_ckg_error(exc)
+                payload = b"er" + json.dumps({"type": type(err).__name__, "message": str(err)}).encode("utf-8")
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(write_fd, view) :]
         finally:
             os._exit(0)
-
-    proc = ctx.Process(target=child, daemon=True, name="ckg-sparql")
-    proc.start()
-    send.close()
+    os.close(write_fd)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    finished = False
     try:
-        if not recv.poll(timeout):
-            raise QueryTimeoutError(f"query ran longer than {timeout:g} s and was stopped; add LIMIT or narrow it")
-        try:
-            data = recv.recv_bytes()
-        except EOFError:
-            raise QueryError(
-                f"query stopped: it needed more than {QUERY_MEMORY // 1024**2:,} MiB or crashed the engine; narrow it"
-            ) from None
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise QueryTimeoutError(f"query ran longer than {timeout:g} s and was stopped; add LIMIT or narrow it")
+            ready, _, _ = select.select([read_fd], [], [], left)
+            if ready:
+                chunk = os.read(read_fd, 1 << 20)
+                if not chunk:
+                    finished = True
+                    break
+                chunks.append(chunk)
     finally:
-        if proc.is_alive():
-            proc.kill()
-        proc.join()
-        recv.close()
+        os.close(read_fd)
+        if not finished:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    data = b"".join(chunks)
     if data[:2] == b"ok":
         return data[2:]
+    if data[:2] != b"er":
+        raise QueryError(
+            f"query stopped: it needed more than {QUERY_MEMORY // 1024**2:,} MiB or crashed the engine; narrow it"
+        )
     err = json.loads(data[2:])
     cls = getattr(errors, err["type"], None)
     if isinstance(cls, type) and issubclass(cls, CkgError) and cls is not errors.SourceError:

@@ -89,3 +89,51 @@ def create_server(settings: Settings | None = None) -> Any:
         return call(lambda: services().ws.store.query(query, limit=limit, timeout=10.0, isolated=True)).to_json()
 
     return mcp
+
+
+def run_stdio(server: Any) -> None:
+    """Serve ``server`` (from :func:`create_server`) over stdio, answering malformed JSON-RPC.
+
+    The SDK drops a line that is not JSON without a word; JSON-RPC 2.0 wants a ``-32700 Parse error``
+    reply (id null) so the client knows its message was lost. Lines pass through a filter that answers
+    those and hands every valid line to the SDK unchanged.
+    """
+    import json
+    import sys
+
+    import anyio
+    from mcp.server.stdio import stdio_server
+
+    out = anyio.wrap_file(sys.stdout)
+
+    class Filtered:
+        """The process's stdin as an async line iterator without the lines that are not JSON."""
+
+        def __init__(self) -> None:
+            self._lines = anyio.wrap_file(sys.stdin)
+
+        def __aiter__(self) -> Filtered:
+            return self
+
+        async def __anext__(self) -> str:
+            while True:
+                line = await self._lines.readline()
+                if not line:
+                    raise StopAsyncIteration
+                if not line.strip():
+                    continue
+                try:
+                    json.loads(line)
+                except ValueError as exc:
+                    error = {"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": f"Parse error: {exc}"}}
+                    await out.write(json.dumps(error) + "\n")
+                    await out.flush()
+                    continue
+                return line
+
+    async def main() -> None:
+        async with stdio_server(stdin=Filtered(), stdout=out) as (read_stream, write_stream):  # type: ignore[arg-type]
+            lowlevel = server._lowlevel_server
+            await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
+
+    anyio.run(main)

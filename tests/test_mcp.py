@@ -74,3 +74,18 @@ def test_mcp_tools_over_stdio(indexed):
     search = out["schemas"]["search_concepts"]["properties"]
     assert search["mode"]["enum"] == ["hybrid", "dense", "lexical"] and search["k"]["maximum"] == 100
     assert out["schemas"]["find_gaps"]["properties"]["targets"]["maxItems"] == 20
+
+
+def test_malformed_json_rpc_gets_a_parse_error_reply(indexed):
+    """JSON-RPC 2.0: a line that is not JSON is answered with -32700 (id null), and the session goes on."""
+    import json
+    import subprocess
+
+    ckg = str(Path(sys.executable).parent / "ckg")
+    lines = b'not json at all\n{"jsonrpc": "2.0", "id": 7, "method": "ping"}\n'
+    proc = subprocess.run(
+        [ckg, "mcp", "--home", str(indexed[0].settings.home)], input=lines, capture_output=True, timeout=60
+    )
+    replies = [json.loads(x) for x in proc.stdout.splitlines() if x.strip()]
+    assert replies[0]["error"]["code"] == -32700 and replies[0]["id"] is None
+    assert replies[1] == {"jsonrpc": "2.0", "id": 7, "result": {}}
