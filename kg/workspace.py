@@ -213,11 +213,11 @@ def _infer(ingest: Any, catalog: Catalog, built: Any, base_iri: str) -> _Inferre
 
 def _expert(catalog: Catalog) -> dict[str, set[str]] | None:
     """The dev split of the plan gold set as ``{concept: accepted prerequisites}`` (never the test split)."""
-    from retrieval.plan_eval import DEFAULT_PLANS, load_plans, resolver
+    from retrieval.plan_eval import DEFAULT_PLANS, load_plans
 
     if not DEFAULT_PLANS.exists():
         return None
-    resolve = resolver(catalog)
+    resolve = catalog.resolve_gold
     out: dict[str, set[str]] = {}
     for g in load_plans():
         target = resolve(g.target)

@@ -75,14 +75,9 @@ def load_plans(path: Path | None = None) -> list[PlanGold]:
     return out
 
 
-def resolver(catalog: Any):
-    """Gold references resolved the way every gold set is (:meth:`kg.catalog.Catalog.resolve_gold`)."""
-    return catalog.resolve_gold
-
-
 def evaluate_plans(finder: Any, gold: list[PlanGold]) -> PlanEvalReport:
     """Score the plans ``finder`` (a :class:`retrieval.gap.GapFinder`) makes for every gold target."""
-    resolve = resolver(finder.cat)
+    resolve = finder.cat.resolve_gold
     results: list[PlanResult] = []
     for g in gold:
         target = resolve(g.target)

@@ -253,7 +253,7 @@ def _too_deep(depth: Mapping[str, float], source: str, target: str) -> bool:
     return a is not None and b is not None and b > a + LAYER_TOLERANCE
 
 
-def _deeper(layers: Mapping[str, str | None], source: str, target: str, slack: int = 0) -> bool:
-    """Is the prerequisite's layer deeper than its concept's (by more than ``slack``)?"""
+def _deeper(layers: Mapping[str, str | None], source: str, target: str) -> bool:
+    """Is the prerequisite's layer deeper than its concept's?"""
     a, b = layers.get(source), layers.get(target)
-    return a in LAYER_ORDER and b in LAYER_ORDER and LAYER_ORDER[b] > LAYER_ORDER[a] + slack
+    return a in LAYER_ORDER and b in LAYER_ORDER and LAYER_ORDER[b] > LAYER_ORDER[a]
