@@ -266,7 +266,7 @@ def evaluate(
         bool, typer.Option("--plans", help="Judge learning plans against data/eval/plans.jsonl instead.")
     ] = False,
     min_confidence: Annotated[
-        float | None, typer.Option("--min-confidence", help="With --plans: inferred edges used (default 0.22).")
+        float | None, typer.Option("--min-confidence", help="With --plans: inferred edges used (default 0.2).")
     ] = None,
     home: HomeOpt = None,
     fmt: FormatOpt = Format.table,
@@ -303,7 +303,7 @@ UpToOpt = Annotated[str | None, typer.Option("--up-to-layer", help="Treat every 
 AssertedOpt = Annotated[bool, typer.Option("--asserted-only", help="Use only prerequisites a source states.")]
 ConfidenceOpt = Annotated[
     float | None,
-    typer.Option("--min-confidence", help="Use inferred prerequisites at or above this confidence (default 0.22)."),
+    typer.Option("--min-confidence", help="Use inferred prerequisites at or above this confidence (default 0.2)."),
 ]
 GAP_COLUMNS = ["step", "id", "label", "layer", "minutes", "inferred", "why"]
 

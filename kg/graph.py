@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 #: Gap, path and next plan over inferred edges at or above this confidence by default. It lives
 #: here, with the graph they plan over, so graph-only commands need not import kg.inference (numpy).
-USE_THRESHOLD = 0.22
+USE_THRESHOLD = 0.20
 
 
 class LintFinding(BaseModel):

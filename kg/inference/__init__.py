@@ -47,6 +47,7 @@ from kg.inference.values import (
     infer_values,
     layer_depths,
     link_path,
+    stub_layers,
 )
 
 __all__ = [
@@ -145,7 +146,9 @@ def infer(
     )
     same = same_topic_map(relations)
 
-    values = infer_values(concepts, ids, vectors)
+    values = sorted(
+        infer_values(concepts, ids, vectors) + stub_layers(concepts, graph), key=lambda v: (v.concept, v.prop)
+    )
     layers: dict[str, str | None] = {cid: c.layer for cid, c in concepts.items()}
     levels: dict[str, str | None] = {cid: c.level for cid, c in concepts.items()}
     for v in values:
@@ -229,8 +232,8 @@ def infer(
     planning = graph.copy()
     planning.add_edges_from((e.source, e.target) for e in accepted if e.confidence >= USE_THRESHOLD)
     values = consistent_layers(concepts, values, planning)
-    # An inferred edge whose prerequisite still ends up deeper than its stated-layer concept contradicts
-    # the sources' own order: drop it (layers stay consistent: fewer prerequisites only loosen them).
+    # An inferred edge whose prerequisite ends up deeper than its concept contradicts the layers (the stated
+    # ones won): drop it; layers stay consistent, since fewer prerequisites only loosen them.
     final = dict(layers) | {v.concept: str(v.value) for v in values if v.prop == "layer"}
     kept = [e for e in accepted if not _deeper(final, e.source, e.target)]
     skipped_layer = len(accepted) - len(kept)

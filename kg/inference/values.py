@@ -56,9 +56,10 @@ def consistent_layers(
     A concept sits at or above each prerequisite and, when it has any, at most
     one layer above the deepest (what it builds on says how advanced it is
     better than what it resembles: "k-Nearest Neighbors" resembles layer-4
-    topics but rests on layer-0 ones); it is lowered to what stated
-    dependents allow where that leaves room. Prerequisites are settled first,
-    so one pass settles the whole DAG.
+    topics but rests on layer-0 ones), and never below a topic whose stated
+    layer says it requires it; where the two disagree the stated layer wins
+    and the caller drops the inferred edges that no longer fit. Prerequisites
+    are settled first, so one pass settles the whole DAG.
     """
     voted = {v.concept: v for v in values if v.prop == "layer"}
     layer: dict[str, int] = {cid: LAYER_ORDER[c.layer] for cid, c in concepts.items() if c.layer in LAYER_ORDER}
@@ -75,10 +76,12 @@ def consistent_layers(
             default=len(LAYERS) - 1,
         )
         want = LAYER_ORDER[str(v.value)]
-        got = max(low, min(want, high))
+        # Stated dependents bound it from above even against its (inferred) prerequisites: the caller then
+        # drops the inferred edges that point deeper than the layer it ends at.
+        got = min(max(low, want), high)
         layer[cid] = got
         if got != want:
-            bound = "its prerequisites' layers" if got > want else "its prerequisites and stated dependents"
+            bound = "its prerequisites' layers" if got > want else "the stated layers of what requires it"
             v = replace(
                 v,
                 value=LAYERS[got],
@@ -90,12 +93,31 @@ def consistent_layers(
     return [out.get(v.concept, v) if v.prop == "layer" else v for v in values]
 
 
+def stub_layers(concepts: Mapping[str, Concept], graph: nx.DiGraph) -> list[InferredValue]:
+    """A layer for each stub: the shallowest stated layer among the topics that require it (a stub has no
+    text to vote from, but whatever requires it sits at or above it). :func:`consistent_layers` then fits
+    it to its own prerequisites too."""
+    out = []
+    for cid in sorted(c for c in concepts if concepts[c].stub):
+        users = sorted(
+            (LAYER_ORDER[concepts[d].layer], d) for d in graph.predecessors(cid) if concepts[d].layer in LAYER_ORDER
+        )
+        if users:
+            order, by = users[0]
+            out.append(
+                InferredValue(
+                    cid, "layer", LAYERS[order], 0.5, "dependents-min", f"shallowest topic requiring it: {by}"
+                )
+            )
+    return out
+
+
 def infer_levels(concepts: Mapping[str, Concept], values: list[InferredValue]) -> list[InferredValue]:
-    """A level for every described concept without one, from its (stated or inferred) layer."""
+    """A level for every concept without one, from its (stated or inferred) layer."""
     inferred_layer = {v.concept: v for v in values if v.prop == "layer"}
     out = []
     for cid, c in sorted(concepts.items()):
-        if c.stub or c.level:
+        if c.level:
             continue
         if c.layer:
             out.append(
