@@ -14,6 +14,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
@@ -29,6 +30,7 @@ from ontology.namespace import CKG, SCHEMA
 
 if TYPE_CHECKING:
     from ingest.pipeline import Ingest
+    from ingest.resolve import SlugMatcher
 
 _FILES = {v: k for k, v in SOURCE_FILES.items()}
 _SOURCE_ORDER = {name: i for i, name in enumerate(SOURCE_FILES)}
@@ -368,13 +370,14 @@ class Catalog:
         found = self.lookup(ref) or self.lookup(ref.replace("-", " "))
         if found is not None:
             return found.id
+        hit = self._slug_matcher.match(ref.replace("-", " "))
+        return hit[0] if hit else None
+
+    @cached_property
+    def _slug_matcher(self) -> SlugMatcher:
         from ingest.resolve import SlugMatcher
 
-        matcher = self.__dict__.get("_slug_matcher")
-        if matcher is None:
-            matcher = self.__dict__["_slug_matcher"] = SlugMatcher(self.concepts.values())
-        hit = matcher.match(ref.replace("-", " "))
-        return hit[0] if hit else None
+        return SlugMatcher(self.concepts.values())
 
     def get(self, ref: str) -> Concept:
         concept = self.lookup(ref)

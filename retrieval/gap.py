@@ -177,7 +177,8 @@ class GapFinder:
         # One topic, one item: of two concepts the taxonomy calls the same topic, keep the one listed first
         # (or a target); the other is named in its ``same_as``.
         same_as: dict[str, list[str]] = {}
-        for cid in sorted(needed, key=lambda n: (len(self.graph.prerequisites(n)), n)):
+        paired = [n for n in needed if self._same_topic(n)]  # usually none: no closure sizes to compute then
+        for cid in sorted(paired, key=lambda n: (len(self.graph.prerequisites(n)), n)):
             if cid not in needed:
                 continue
             for other in self._same_topic(cid):

@@ -46,6 +46,7 @@ from kg.inference.values import (
     infer_levels,
     infer_values,
     layer_depths,
+    layer_neighbours,
     link_path,
     stub_layers,
 )
@@ -146,8 +147,10 @@ def infer(
     )
     same = same_topic_map(relations)
 
+    near_layered = layer_neighbours(concepts, ids, vectors)  # shared by the layer vote and the depth estimate
     values = sorted(
-        infer_values(concepts, ids, vectors) + stub_layers(concepts, graph), key=lambda v: (v.concept, v.prop)
+        infer_values(concepts, ids, vectors, near_layered=near_layered) + stub_layers(concepts, graph),
+        key=lambda v: (v.concept, v.prop),
     )
     layers: dict[str, str | None] = {cid: c.layer for cid, c in concepts.items()}
     levels: dict[str, str | None] = {cid: c.level for cid, c in concepts.items()}
@@ -172,7 +175,7 @@ def infer(
     if targets is None:
         targets = (cid for cid in concepts if needs_inference(concepts[cid], graph))
     wanted = sorted(set(targets))
-    depth = layer_depths(concepts, ids, vectors)
+    depth = layer_depths(concepts, near_layered)
     successors = {n: list(graph.successors(n)) for n in graph}
     proposed: list[tuple[float, str, str, str, str]] = []
     for cid in wanted:

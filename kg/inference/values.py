@@ -149,20 +149,28 @@ def _vote(pairs: list[tuple[object, float]]) -> tuple[object, float, str] | None
     return best[0], best[1] / total, f"{len(pairs)} nearest"
 
 
-def layer_depths(
+def layer_neighbours(
     concepts: Mapping[str, Concept], ids: list[str], vectors: np.ndarray, *, k: int = 7
-) -> dict[str, float]:
-    """A continuous depth per concept: its stated layer's order, else the similarity-weighted mean of its
-    nearest layered concepts' orders. The mean places a concept between the layers it resembles (within one
-    layer for 85% of theory topics, leave-one-out, against 82% for the majority vote), which is what
-    comparing two depths needs; the vote stays the reported layer value."""
+) -> dict[str, list[tuple[str, float]]]:
+    """The ``k`` nearest concepts with a stated layer, of every described concept without one.
+
+    Both the layer vote (:func:`infer_values`) and the depth estimate (:func:`layer_depths`) read these;
+    computed once, they are shared.
+    """
     position = {cid: i for i, cid in enumerate(ids)}
+    lacking = [cid for cid in ids if cid in concepts and not concepts[cid].stub and not concepts[cid].layer]
+    members = Neighbours(ids, vectors, (c for c in sorted(concepts) if concepts[c].layer))
+    return members.all_of(lacking, vectors[[position[c] for c in lacking]], k)
+
+
+def layer_depths(concepts: Mapping[str, Concept], near: Mapping[str, list[tuple[str, float]]]) -> dict[str, float]:
+    """A continuous depth per concept: its stated layer's order, else the similarity-weighted mean of its
+    nearest layered concepts' orders (``near``, from :func:`layer_neighbours`). The mean places a concept
+    between the layers it resembles (within one layer for 85% of theory topics, leave-one-out, against 82%
+    for the majority vote), which is what comparing two depths needs; the vote stays the reported value."""
     depth = {cid: float(LAYER_ORDER[c.layer]) for cid, c in concepts.items() if c.layer in LAYER_ORDER}
-    lacking = [cid for cid in ids if cid in concepts and cid not in depth and not concepts[cid].stub]
-    members = Neighbours(ids, vectors, sorted(depth))
-    near = members.all_of(lacking, vectors[[position[c] for c in lacking]], k)
-    for cid in lacking:
-        weights = [(max(s, 0.0), depth[n]) for n, s in near[cid]]
+    for cid, pairs in near.items():
+        weights = [(max(s, 0.0), depth[n]) for n, s in pairs]
         total = sum(w for w, _ in weights)
         if total:
             depth[cid] = round(sum(w * d for w, d in weights) / total, 3)
@@ -170,9 +178,16 @@ def layer_depths(
 
 
 def infer_values(
-    concepts: Mapping[str, Concept], ids: list[str], vectors: np.ndarray, *, k: int = 7
+    concepts: Mapping[str, Concept],
+    ids: list[str],
+    vectors: np.ndarray,
+    *,
+    k: int = 7,
+    near_layered: Mapping[str, list[tuple[str, float]]] | None = None,
 ) -> list[InferredValue]:
-    """Layer, minutes and module for concepts without them, from their nearest concepts that have them."""
+    """Layer, minutes and module for concepts without them, from their nearest concepts that have them.
+
+    ``near_layered``: :func:`layer_neighbours` if the caller has it already (same ``k``)."""
     out: list[InferredValue] = []
     bare = [cid for cid in ids if cid in concepts and not concepts[cid].stub]
     position = {cid: i for i, cid in enumerate(ids)}
@@ -183,6 +198,9 @@ def infer_values(
     }
     by_kind: dict[str, dict[str, list[tuple[str, float]]]] = {}
     for kind, has in kinds.items():
+        if kind == "layer" and near_layered is not None:
+            by_kind[kind] = dict(near_layered)
+            continue
         # Only concepts lacking the value are asked for neighbours: on a large curriculum that
         # states most values, this is a few rows instead of the whole catalogue.
         lacking = [cid for cid in bare if not has(concepts[cid])]
