@@ -15,7 +15,7 @@ def section(ws: Any) -> str:
     from retrieval.service import SearchService
 
     index = SearchService(ws).index
-    ids, vecs = index.ids, index.index.reconstruct_n(0, len(index.ids))
+    ids, vecs = index.ids, index.matrix()
     cat = ws.catalog
     edges = [(e.source, e.target) for e in cat.edges()]
     thresholds = tuple(sorted({0.1, 0.2, inf.USE_THRESHOLD, 0.3, 0.4, 0.5}))

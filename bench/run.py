@@ -78,7 +78,10 @@ def main() -> None:
 
         sections.append(inference.section(ws))
         print("cold starts …", file=sys.stderr)
-        sections.append(table("Cold start (new process)", real_data.cold_starts(settings.home)))
+        sections.append(table("Cold start of graph commands (new process)", real_data.cold_starts(settings.home)))
+        from bench import cold_start
+
+        sections.append(cold_start.section(settings.home))
         try:
             from retrieval.evaluate import evaluate, load_gold
 

@@ -64,7 +64,7 @@ def random_embedder():
         name = "synthetic-random"
         dim = 384
 
-        def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        def encode(self, texts: Sequence[str]) -> np.ndarray:
             out = np.empty((len(texts), self.dim), dtype=np.float32)
             for i, t in enumerate(texts):
                 seed = int.from_bytes(hashlib.blake2b(t.encode(), digest_size=8).digest(), "little")

@@ -52,12 +52,17 @@ def process(args: list[str], n: int = 5, env: dict | None = None) -> tuple[list[
     times, peak = [], 0.0
     for _ in range(n):
         t = time.perf_counter()
+        # ckg leaves through os._exit (no teardown), so the peak is reported from a wrapped os._exit.
         code = (
-            "import resource, runpy, sys; sys.argv = " + repr(args) + "\n"
-            "try:\n    runpy.run_module('cli.app', run_name='__main__')\n"
+            "import os, runpy, sys; sys.argv = " + repr(args) + "\n"
+            "_exit = os._exit\n"
+            "def report(status):\n"
+            "    hwm = [x for x in open('/proc/self/status') if x.startswith('VmHWM')][0].split()[1]\n"
+            "    sys.stderr.write(f'@@peak {hwm}\\n'); sys.stderr.flush(); _exit(status)\n"
+            "os._exit = report\n"
+            "try:\n    runpy.run_module('cli.main', run_name='__main__')\n"
             "except SystemExit: pass\n"
-            "hwm = [x for x in open('/proc/self/status') if x.startswith('VmHWM')][0].split()[1]\n"
-            'sys.stderr.write(f"@@peak {hwm}\\n")'
+            "report(0)\n"
         )
         res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
         times.append(time.perf_counter() - t)

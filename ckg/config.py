@@ -33,6 +33,8 @@ class Settings:
     sources: Path = field(default_factory=_default_sources)
     base_iri: str = field(default_factory=lambda: os.environ.get("CKG_BASE_IRI", DEFAULT_BASE_IRI))
     model: str = field(default_factory=lambda: os.environ.get("CKG_MODEL", DEFAULT_MODEL))
+    #: ``auto`` (ONNX when the model can be exported, else torch), ``onnx`` or ``torch``.
+    encoder: str = field(default_factory=lambda: os.environ.get("CKG_ENCODER", "auto"))
 
     @property
     def dataset_path(self) -> Path:
@@ -51,10 +53,14 @@ class Settings:
         return self.home / "build.json"
 
     @property
+    def cache_dir(self) -> Path:
+        """Cached vectors and ONNX exports. Beside the build, not inside it: a rebuild swaps the
+        build directory atomically and the cache must survive that swap."""
+        return self.home.parent / f"{self.home.name}-cache"
+
+    @property
     def embedding_cache_path(self) -> Path:
-        # Lives beside the build, not inside it: a rebuild swaps the build
-        # directory atomically and the cache must survive that swap.
-        return self.home.parent / f"{self.home.name}-cache" / "embeddings.parquet"
+        return self.cache_dir / "embeddings.parquet"
 
     @property
     def index_dir(self) -> Path:

@@ -6,9 +6,16 @@ Only typer and the standard library are imported at module level so that
 
 from __future__ import annotations
 
+import os
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
+
+# Plain help and errors: rendering through rich costs ~0.2 s of every `--help` (issue #13).
+os.environ.setdefault("TYPER_USE_RICH", "0")
+# ckg uses no pydantic plugins; looking them up reads every installed package's metadata (~20 ms).
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 import typer
 
@@ -22,6 +29,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+class Encoder(StrEnum):
+    auto = "auto"
+    onnx = "onnx"
+    torch = "torch"
+
+
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 HomeOpt = Annotated[Path | None, typer.Option("--home", help="Build directory (default: data/build or $CKG_HOME).")]
 
@@ -31,10 +45,47 @@ EXIT_REJECTED = 3
 CONCEPT_COLUMNS = ["id", "label", "layer", "tier", "minutes", "level", "modules", "stub"]
 
 
-def _settings(home: Path | None = None, sources: Path | None = None, base_iri: str | None = None):
+def _print_version(value: bool) -> None:
+    if value:
+        from ckg import __version__
+
+        print(f"ckg {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages on stderr.")] = False,
+) -> None:
+    """Knowledge graph and semantic search over a machine-learning curriculum."""
+    _log_to_stderr(quiet)
+
+
+def _log_to_stderr(quiet: bool) -> None:
+    """Progress and warnings of the library (the ``ckg`` logger) as plain lines on stderr."""
+    import logging
+
+    log = logging.getLogger("ckg")
+    if not any(getattr(h, "_ckg_cli", False) for h in log.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler._ckg_cli = True  # type: ignore[attr-defined]
+        log.addHandler(handler)
+    log.setLevel(logging.WARNING if quiet else logging.INFO)
+    log.propagate = False
+
+
+def _settings(
+    home: Path | None = None, sources: Path | None = None, base_iri: str | None = None, encoder: str | None = None
+):
     from ckg.config import Settings
 
     kwargs: dict[str, Any] = {}
+    if encoder is not None:
+        kwargs["encoder"] = encoder
     if home is not None:
         kwargs["home"] = home
     if sources is not None:
@@ -59,6 +110,9 @@ def ingest(
     strict: Annotated[bool, typer.Option(help="Treat warnings and rejected records as fatal.")] = False,
     index: Annotated[bool, typer.Option(help="Also embed the concepts and build the vector index.")] = True,
     model: Annotated[str | None, typer.Option(help="Embedding model (name or local path; $CKG_MODEL).")] = None,
+    encoder: Annotated[
+        Encoder | None, typer.Option(help="Encoder implementation (default auto: ONNX, else torch; $CKG_ENCODER).")
+    ] = None,
     hnsw_threshold: Annotated[
         int | None, typer.Option(help="Use HNSW instead of exact search from this many concepts (default 150000).")
     ] = None,
@@ -71,10 +125,8 @@ def ingest(
     from ckg.atomic import write_text
     from kg.workspace import build
 
-    settings = _settings(home, sources, base_iri)
-    outcome = build(
-        settings, strict=strict, index=index, model=model, progress=sys.stderr.isatty(), hnsw_threshold=hnsw_threshold
-    )
+    settings = _settings(home, sources, base_iri, encoder.value if encoder else None)
+    outcome = build(settings, strict=strict, index=index, model=model, hnsw_threshold=hnsw_threshold)
     rep = outcome.report
     if report is not None:
         write_text(report, rep.model_dump_json(indent=2))
@@ -574,16 +626,7 @@ def export(
         raise typer.BadParameter(f"unknown export format {fmt!r}; use turtle, nquads, jsonld, parquet or graphml")
 
 
-def main() -> None:
-    """Console entry point: library errors become one line on stderr and exit status 1."""
-    from ckg.errors import CkgError
-
-    try:
-        app()
-    except CkgError as exc:
-        message(f"error: {exc}")
-        sys.exit(1)
-
-
 if __name__ == "__main__":
+    from cli.main import main
+
     main()

@@ -18,6 +18,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
+from pydantic import BaseModel
 from rdflib import PROV, RDF, SKOS
 
 from ckg.errors import ConceptNotFoundError
@@ -74,6 +75,15 @@ _LINK_PROPS = {
     CKG.confidence: "conf",
     CKG.evidence: "ev",
 }
+
+
+class _Snapshot(BaseModel):
+    """The shape of ``catalog.json`` (see :meth:`Catalog.snapshot`)."""
+
+    concepts: list[Concept]
+    modules: dict[str, str]
+    layer_order: dict[str, int]
+    path_links: list[tuple[str, str, float]]
 
 
 class Catalog:
@@ -152,11 +162,11 @@ class Catalog:
     def from_snapshot(cls, data: bytes, base_iri: str) -> Catalog:
         """A catalog without parsing the dataset: graph-only commands start in a fraction of the time."""
         cat = cls(None, base_iri)
-        doc = json.loads(data)
-        cat.concepts = {d["id"]: Concept.model_validate(d) for d in doc["concepts"]}
-        cat.modules = doc["modules"]
-        cat.layer_order = doc["layer_order"]
-        cat.path_links = [tuple(x) for x in doc["path_links"]]
+        doc = _Snapshot.model_validate_json(data)  # one pass in pydantic-core: half the time of json + validate
+        cat.concepts = {c.id: c for c in doc.concepts}
+        cat.modules = doc.modules
+        cat.layer_order = doc.layer_order
+        cat.path_links = doc.path_links
         cat._index_labels()
         return cat
 

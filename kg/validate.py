@@ -57,11 +57,18 @@ def shacl(nquads: bytes) -> tuple[bool, list[str]]:
 
 
 def validate(ws: Any) -> ValidationReport:
-    cat = ws.catalog
-    conforms, results = shacl(ws.settings.dataset_path.read_bytes())
+    from ckg.progress import stage
+
+    with stage("loading the build"):
+        cat = ws.catalog
+        data = ws.settings.dataset_path.read_bytes()
+    with stage("SHACL validation"):
+        conforms, results = shacl(data)
     theory = {c.id for c in cat.concepts.values() if any(s.source == "theory-library" for s in c.sources)}
+    with stage("graph lint"):
+        graph = ws.graph
     findings = lint(
-        ws.graph,
+        graph,
         {c.id: c.layer for c in cat.concepts.values()},
         cat.layer_order,
         {c.id for c in cat.concepts.values() if c.stub},

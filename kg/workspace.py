@@ -15,20 +15,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ckg import __version__
 from ckg.atomic import check_replaceable, home_lock, staged_directory
 from ckg.config import Settings
 from ckg.errors import BuildDamagedError, BuildMissingError, CkgError, StrictModeError
 from ckg.integrity import REBUILD_HINT, check_file, file_digests
-from ingest.pipeline import run
+from ckg.progress import stage
 from ingest.records import SOURCE_FILES
 from ingest.report import IngestReport
-from kg.build import build_quads, to_nquads
 from kg.catalog import Catalog
-from kg.graph import PrereqGraph
 from kg.store import GraphStore
+
+if TYPE_CHECKING:
+    from kg.graph import PrereqGraph
 
 
 @dataclass
@@ -46,13 +47,14 @@ class BuildOutcome:
 
 
 class _Stages(dict):
-    """Times named stages: ``with stages("parse + resolve"): ...``."""
+    """Times named stages (``with stages("parse + resolve"): ...``) and reports them as progress."""
 
     @contextmanager
     def __call__(self, name: str) -> Iterator[None]:
         start = time.perf_counter()
         try:
-            yield
+            with stage(name):
+                yield
         finally:
             self[name] = self.get(name, 0.0) + time.perf_counter() - start
 
@@ -72,7 +74,6 @@ def build(
     strict: bool = False,
     index: bool = False,
     model: Any = None,
-    progress: bool = False,
     hnsw_threshold: int | None = None,
 ) -> BuildOutcome:
     """Ingest ``settings.sources`` and write a complete build to ``settings.home``.
@@ -83,9 +84,7 @@ def build(
     """
     check_replaceable(settings.home)  # before any work: a wrong --home is an error at once
     with home_lock(settings.home):
-        return _build(
-            settings, strict=strict, index=index, model=model, progress=progress, hnsw_threshold=hnsw_threshold
-        )
+        return _build(settings, strict=strict, index=index, model=model, hnsw_threshold=hnsw_threshold)
 
 
 def _build(
@@ -94,9 +93,11 @@ def _build(
     strict: bool,
     index: bool,
     model: Any,
-    progress: bool,
     hnsw_threshold: int | None,
 ) -> BuildOutcome:
+    from ingest.pipeline import run
+    from kg.build import build_quads, to_nquads
+
     stages = _Stages()
     with stages("parse + resolve"):
         ingest = run(settings.sources)
@@ -124,7 +125,6 @@ def _build(
                     catalog,
                     settings,
                     model=model,
-                    progress=progress,
                     hnsw_threshold=hnsw_threshold or DEFAULT_HNSW_THRESHOLD,
                 )
             stats = built.stats
@@ -275,11 +275,15 @@ class Workspace:
 
     @cached_property
     def graph(self) -> PrereqGraph:
-        """Asserted edges only: what the sources say (lint, SPARQL parity, search's graph arm)."""
+        """Asserted edges only: what the sources say (lint, SPARQL parity)."""
+        from kg.graph import PrereqGraph
+
         return PrereqGraph(((e.source, e.target) for e in self.catalog.edges()), self.catalog.concepts)
 
     def planning_graph(self, min_confidence: float) -> PrereqGraph:
         """Asserted edges plus inferred ones at or above ``min_confidence`` (what gap and path plan over)."""
+        from kg.graph import PrereqGraph
+
         cached = self._planning.get(min_confidence)
         if cached is None:
             edges = self.catalog.edges(inferred=True, min_confidence=min_confidence)

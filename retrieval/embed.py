@@ -9,13 +9,14 @@ in the local cache): ``--model`` or ``CKG_MODEL``.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ckg.errors import ModelError
 
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     import numpy as np
 
     from ingest.concepts import Concept
+
+log = logging.getLogger("ckg")
 
 #: The text each concept is embedded as. Changing it changes TEMPLATE_HASH,
 #: which invalidates cached vectors and indexes built with the old one.
@@ -51,13 +54,31 @@ class Embedder(ABC):
 
     name: str
     dim: int
+    #: Which implementation computes the vectors; recorded in the index manifest.
+    kind: str = "custom"
+
+    @property
+    def cache_id(self) -> str:
+        """What cached vectors are keyed by: two encoders share vectors only if this is equal."""
+        return self.name
+
+    def describe(self) -> dict[str, Any]:
+        """What the index manifest records about the encoder that made its vectors."""
+        return {"kind": self.kind}
 
     @abstractmethod
-    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray: ...
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
 class SentenceTransformerEmbedder(Embedder):
-    """Loads the model on first use: a rebuild whose vectors are all cached never loads it."""
+    """The model under torch through sentence-transformers (``--encoder torch``).
+
+    Loads on first use: a rebuild whose vectors are all cached never loads it.
+    The default encoder is the ONNX export (``retrieval.onnx_encoder``), which
+    gives the same vectors (cosine >= 0.999) without importing torch.
+    """
+
+    kind = "torch"
 
     def __init__(self, name_or_path: str = DEFAULT_MODEL) -> None:
         self.name = DEFAULT_MODEL if name_or_path.casefold() in _ALIASES else name_or_path
@@ -72,12 +93,18 @@ class SentenceTransformerEmbedder(Embedder):
         with self._lock:
             return self._load_model()
 
+    def describe(self) -> dict[str, Any]:
+        from retrieval.onnx_encoder import source_digest
+
+        return {"kind": self.kind, "source_sha256": source_digest(self.path)}
+
     def _load_model(self):
         if self._model is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
             try:
+                log.info("loading model %s (torch)…", self.name)
                 from sentence_transformers import SentenceTransformer
                 from transformers.utils import logging as hf_logging
 
@@ -96,18 +123,25 @@ class SentenceTransformerEmbedder(Embedder):
         get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(get_dim())
 
-    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
         import numpy as np
 
-        with self._lock:
-            vecs = self.model.encode(
-                list(texts),
-                batch_size=64,
-                normalize_embeddings=True,
-                show_progress_bar=progress,
-                convert_to_numpy=True,
-            )
-        return np.ascontiguousarray(vecs, dtype=np.float32)
+        from ckg.progress import counted
+
+        texts = list(texts)
+        parts = []
+        with self._lock, counted(len(texts) if len(texts) > 64 else 0, "texts encoded") as advance:
+            for start in range(0, len(texts), 1024):  # chunks, so that progress moves
+                chunk = texts[start : start + 1024]
+                parts.append(
+                    self.model.encode(
+                        chunk, batch_size=64, normalize_embeddings=True, show_progress_bar=False, convert_to_numpy=True
+                    )
+                )
+                advance(len(chunk))
+        if not parts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.ascontiguousarray(np.vstack(parts), dtype=np.float32)
 
 
 def resolve_model_path(name: str) -> Path:
@@ -129,16 +163,83 @@ def resolve_model_path(name: str) -> Path:
     )
 
 
-@lru_cache(maxsize=4)
-def _load(name: str) -> Embedder:
-    return SentenceTransformerEmbedder(name)
+#: Encoder implementations by name; ``auto`` is ONNX for models it can export, else torch.
+ENCODERS = ("auto", "onnx", "torch")
 
 
-def get_embedder(model: str | Embedder | None = None) -> Embedder:
-    """Registry lookup: a name/path (loaded once per process) or an :class:`Embedder` instance."""
+@lru_cache(maxsize=8)
+def _load(name: str, encoder: str, cache_dir: Path | None) -> Embedder:
+    if encoder == "torch" or cache_dir is None:
+        return SentenceTransformerEmbedder(name)
+    from retrieval.onnx_encoder import prepare
+
+    try:
+        return prepare(cache_dir, name, resolve_model_path(name))
+    except ModelError:
+        if encoder == "onnx":
+            raise
+        log.warning("ONNX export of %s is not possible; encoding with torch", name, exc_info=False)
+        return SentenceTransformerEmbedder(name)
+
+
+def get_embedder(
+    model: str | Embedder | None = None, *, encoder: str = "torch", cache_dir: Path | None = None
+) -> Embedder:
+    """Registry lookup: an :class:`Embedder` instance, or a model name/path (loaded once per process).
+
+    ``encoder`` picks the implementation: ``torch`` (sentence-transformers), ``onnx`` (exported
+    into ``cache_dir`` on first use, needs torch only then) or ``auto`` (ONNX when the model
+    can be exported, else torch).
+    """
     if isinstance(model, Embedder):
         return model
-    return _load(model or os.environ.get("CKG_MODEL") or DEFAULT_MODEL)
+    if encoder not in ENCODERS:
+        raise ModelError(f"unknown encoder {encoder!r}; choose one of {', '.join(ENCODERS)}")
+    name = model or os.environ.get("CKG_MODEL") or DEFAULT_MODEL
+    name = DEFAULT_MODEL if name.casefold() in _ALIASES else name
+    return _load(name, encoder, cache_dir)
+
+
+def encoder_for_index(
+    manifest: dict[str, Any], cache_dir: Path, model: str | Embedder | None = None, encoder: str = "auto"
+) -> Embedder:
+    """The query encoder whose vectors are comparable with an index's (txtai-style refusal otherwise).
+
+    The index manifest names the model and the encoder that made its vectors. ONNX and torch
+    encoders of the same model weights agree to cosine >= 0.999 (checked when the export is
+    made), so either may encode queries; ``auto`` prefers the ONNX export, which needs no
+    torch. Vectors from another model, or from weights other than the ones recorded, are
+    refused.
+    """
+    from ckg.errors import IndexMismatchError
+
+    if isinstance(model, Embedder):
+        return model
+    if encoder not in ENCODERS:
+        raise ModelError(f"unknown encoder {encoder!r}; choose one of {', '.join(ENCODERS)}")
+    name = model or manifest["model"]
+    recorded = manifest.get("encoder") or {"kind": "torch"}
+    if recorded.get("kind") not in ("onnx", "torch"):
+        raise IndexMismatchError(
+            f"the index was built with a {recorded.get('kind')!r} encoder that cannot encode queries here; "
+            "run `ckg ingest` to rebuild it"
+        )
+    if encoder != "torch" and recorded.get("source_sha256"):
+        from retrieval.onnx_encoder import export_dir, open_export
+
+        found = open_export(cache_dir, name, resolve_model_path(name), recorded)
+        if found is None and recorded.get("kind") == "torch":
+            directory = export_dir(cache_dir, name, recorded["source_sha256"])
+            found = open_export(cache_dir, name, resolve_model_path(name), {**recorded, "export": directory.name})
+        if found is not None:
+            return found
+        if encoder == "onnx":
+            raise IndexMismatchError(
+                f"no ONNX export of {name} matching the weights that made the index in {cache_dir / 'onnx'}; "
+                "run `ckg ingest` to make one"
+            )
+        log.warning("no ONNX export of %s in %s; encoding queries with torch (slower start)", name, cache_dir)
+    return get_embedder(name, encoder="torch")
 
 
 class EmbeddingCache:
@@ -184,14 +285,14 @@ class EmbeddingCache:
     def __len__(self) -> int:
         return len(self._rows)
 
-    def embed(self, embedder: Embedder, texts: Sequence[str], *, progress: bool = False) -> tuple[np.ndarray, int]:
+    def embed(self, embedder: Embedder, texts: Sequence[str]) -> tuple[np.ndarray, int]:
         """Vectors for ``texts`` (cached where possible) and how many had to be encoded."""
         import numpy as np
 
-        keys = [self.key(embedder.name, t) for t in texts]
+        keys = [self.key(embedder.cache_id, t) for t in texts]
         missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in self._rows}.items())
         if missing:
-            vecs = np.asarray(embedder.encode([t for _, t in missing], progress=progress), dtype=np.float32)
+            vecs = np.asarray(embedder.encode([t for _, t in missing]), dtype=np.float32)
             dim = vecs.shape[1]
             old = self._matrices.get(dim)
             base = 0 if old is None else len(old)

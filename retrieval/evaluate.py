@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from ckg.config import REPO_ROOT
 from ckg.errors import CkgError
+from ckg.progress import counted, stage
 from retrieval.service import SearchService
 
 DEFAULT_GOLD = REPO_ROOT / "data" / "eval" / "gold.jsonl"
@@ -75,19 +76,27 @@ def evaluate(workspace: Any, gold: list[GoldQuery], service: SearchService | Non
     gold = [g.model_copy(update={"relevant": list(dict.fromkeys(resolve(r) for r in g.relevant))}) for g in gold]
     modes = []
     misses: dict[str, list[str]] = {}
-    for mode in MODES:
-        per_query = []
-        for g in gold:
-            ranked = [h.id for h in svc.search(g.query, mode=mode, k=10)]
-            m = _metrics(ranked, set(g.relevant))
-            per_query.append((g, m))
-            if m["recall_at_10"] == 0:
-                misses.setdefault(mode, []).append(g.query)
-        keys = ["recall_at_1", "recall_at_5", "recall_at_10", "mrr", "ndcg_at_10"]
-        mean = {k: round(sum(m[k] for _, m in per_query) / len(per_query), 4) for k in keys}
-        by_kind: dict[str, dict[str, float]] = {}
-        for kind in sorted({g.kind for g in gold}):
-            sub = [m for g, m in per_query if g.kind == kind]
-            by_kind[kind] = {k: round(sum(m[k] for m in sub) / len(sub), 4) for k in ("recall_at_5", "mrr")}
-        modes.append(ModeMetrics(mode=mode, queries=len(gold), by_kind=by_kind, **mean))
+    with stage("loading the index"):
+        _ = svc.index, svc.lexical, svc.embedder.encode(["warm up"])
+    with counted(len(MODES) * len(gold), "queries judged") as advance:
+        for mode in MODES:
+            per_query = []
+            for g in gold:
+                ranked = [h.id for h in svc.search(g.query, mode=mode, k=10)]
+                m = _metrics(ranked, set(g.relevant))
+                per_query.append((g, m))
+                if m["recall_at_10"] == 0:
+                    misses.setdefault(mode, []).append(g.query)
+                advance(1)
+            modes.append(_mode_metrics(mode, per_query))
     return EvalReport(modes=modes, misses=misses)
+
+
+def _mode_metrics(mode: str, per_query: list[tuple[GoldQuery, dict[str, float]]]) -> ModeMetrics:
+    keys = ["recall_at_1", "recall_at_5", "recall_at_10", "mrr", "ndcg_at_10"]
+    mean = {k: round(sum(m[k] for _, m in per_query) / len(per_query), 4) for k in keys}
+    by_kind: dict[str, dict[str, float]] = {}
+    for kind in sorted({g.kind for g, _ in per_query}):
+        sub = [m for g, m in per_query if g.kind == kind]
+        by_kind[kind] = {k: round(sum(m[k] for m in sub) / len(sub), 4) for k in ("recall_at_5", "mrr")}
+    return ModeMetrics(mode=mode, queries=len(per_query), by_kind=by_kind, **mean)

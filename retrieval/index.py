@@ -1,7 +1,14 @@
-"""FAISS vector index with a manifest that must match the graph and the model.
+"""The vector index of a build, with a manifest that must match the graph and the model.
 
-Exact inner-product search (``IndexFlatIP``) below ``hnsw_threshold`` vectors,
-HNSW above it. Vectors are L2-normalised, so inner product is cosine.
+Exact inner-product search below ``hnsw_threshold`` vectors, a FAISS HNSW graph
+above it. Vectors are L2-normalised, so inner product is cosine.
+
+Exact search is what FAISS's ``IndexFlatIP`` does, a matrix product and a
+top-k; below the threshold it runs in numpy on ``vectors.npy`` so that a cold
+query does not pay the ~170 ms import of faiss (BENCHMARKS.md, cold start).
+The results are the same; ``tests/test_index_unit.py`` checks them against
+``IndexFlatIP``. HNSW indexes are written and searched with faiss
+(``vectors.faiss``).
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ if TYPE_CHECKING:
 #: graph (M=32, efConstruction=80) takes ~52 s to build; at 150k flat is ~23 ms. See BENCHMARKS.md.
 DEFAULT_HNSW_THRESHOLD = 150_000
 REBUILD = "run `ckg ingest` to rebuild the index"
+#: The file holding the vectors, by index kind.
+VECTOR_FILES = {"flat": "vectors.npy", "hnsw": "vectors.faiss"}
 
 
 def concept_set_hash(ids: list[str], texts: list[str]) -> str:
@@ -35,8 +44,11 @@ def concept_set_hash(ids: list[str], texts: list[str]) -> str:
 @dataclass
 class VectorIndex:
     ids: list[str]
-    index: Any
     manifest: dict[str, Any]
+    #: Exact search: the matrix itself (float32, one row per id).
+    vectors: np.ndarray | None = None
+    #: Approximate search: a faiss index.
+    ann: Any = None
 
     @classmethod
     def build(
@@ -47,25 +59,28 @@ class VectorIndex:
         model: str,
         template_hash: str,
         concept_hash: str,
+        encoder: dict[str, Any] | None = None,
         hnsw_threshold: int = DEFAULT_HNSW_THRESHOLD,
         hnsw_m: int = 32,
     ) -> VectorIndex:
-        import faiss
         import numpy as np
 
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         dim = vectors.shape[1]
+        ann = None
         if len(ids) >= hnsw_threshold:
-            index = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efConstruction = 80
-            index.hnsw.efSearch = 64
+            import faiss
+
+            ann = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            ann.hnsw.efConstruction = 80
+            ann.hnsw.efSearch = 64
+            ann.add(vectors)
             kind = "hnsw"
         else:
-            index = faiss.IndexFlatIP(dim)
             kind = "flat"
-        index.add(vectors)
         manifest = {
             "model": model,
+            "encoder": encoder or {"kind": "custom"},
             "dimension": dim,
             "normalized": True,
             "metric": "inner_product",
@@ -75,7 +90,16 @@ class VectorIndex:
             "concept_set_hash": concept_hash,
             "versions": _versions(),
         }
-        return cls(ids, index, manifest)
+        return cls(ids, manifest, None if ann is not None else vectors, ann)
+
+    @property
+    def kind(self) -> str:
+        return str(self.manifest["kind"])
+
+    @staticmethod
+    def files(manifest: dict[str, Any]) -> list[str]:
+        """The files of an index directory, manifest first."""
+        return ["manifest.json", "ids.json", VECTOR_FILES.get(str(manifest.get("kind")), "vectors.npy")]
 
     def search(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
         import numpy as np
@@ -83,17 +107,40 @@ class VectorIndex:
         k = min(k, len(self.ids))
         if k <= 0:
             return []
-        scores, idx = self.index.search(np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32), k)
-        return [(self.ids[i], float(s)) for i, s in zip(idx[0], scores[0], strict=True) if i >= 0]
+        query = np.ascontiguousarray(vector.reshape(-1), dtype=np.float32)
+        if self.ann is not None:
+            scores, idx = self.ann.search(query.reshape(1, -1), k)
+            return [(self.ids[i], float(s)) for i, s in zip(idx[0], scores[0], strict=True) if i >= 0]
+        assert self.vectors is not None
+        sims = self.vectors @ query
+        top = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
+        order = top[np.lexsort((top, -sims[top]))]
+        return [(self.ids[i], float(sims[i])) for i in order.tolist()]
+
+    def matrix(self) -> np.ndarray:
+        """Every vector, in id order."""
+        if self.vectors is not None:
+            return self.vectors
+        return self.ann.reconstruct_n(0, self.ann.ntotal)
 
     def vector(self, cid: str) -> np.ndarray:
-        return self.index.reconstruct(self.ids.index(cid))
+        i = self.ids.index(cid)
+        return self.vectors[i] if self.vectors is not None else self.ann.reconstruct(i)
 
     def save(self, directory: Path) -> None:
-        import faiss
+        import io
+
+        import numpy as np
 
         directory.mkdir(parents=True, exist_ok=True)
-        write_bytes(directory / "vectors.faiss", faiss.serialize_index(self.index).tobytes())
+        if self.ann is not None:
+            import faiss
+
+            write_bytes(directory / VECTOR_FILES["hnsw"], faiss.serialize_index(self.ann).tobytes())
+        else:
+            buf = io.BytesIO()
+            np.save(buf, self.vectors, allow_pickle=False)
+            write_bytes(directory / VECTOR_FILES["flat"], buf.getvalue())
         write_text(directory / "ids.json", json.dumps(self.ids))
         write_text(directory / "manifest.json", json.dumps(self.manifest, indent=2, sort_keys=True))
 
@@ -107,7 +154,6 @@ class VectorIndex:
         template_hash: str | None = None,
     ) -> VectorIndex:
         """Load an index, refusing one that does not belong to this graph or model."""
-        import faiss
         import numpy as np
 
         manifest_path = directory / "manifest.json"
@@ -116,7 +162,19 @@ class VectorIndex:
         try:
             manifest = json.loads(manifest_path.read_text("utf-8"))
             ids = json.loads((directory / "ids.json").read_text("utf-8"))
-            index = faiss.deserialize_index(np.frombuffer((directory / "vectors.faiss").read_bytes(), dtype=np.uint8))
+            kind = manifest.get("kind")
+            if kind not in VECTOR_FILES:
+                raise ValueError(f"unknown index kind {kind!r}")
+            vectors = ann = None
+            if kind == "hnsw":
+                import faiss
+
+                raw = np.frombuffer((directory / VECTOR_FILES["hnsw"]).read_bytes(), dtype=np.uint8)
+                ann = faiss.deserialize_index(raw)
+                shape = (ann.ntotal, ann.d)
+            else:
+                vectors = np.load(directory / VECTOR_FILES["flat"], allow_pickle=False)
+                shape = vectors.shape
         except (OSError, ValueError, RuntimeError) as exc:
             raise IndexMismatchError(
                 f"index files in {directory} cannot be read ({exc.__class__.__name__}); {REBUILD}"
@@ -130,23 +188,19 @@ class VectorIndex:
             raise IndexMismatchError(f"index in {directory} used another text template; {REBUILD}")
         if concept_hash is not None and manifest.get("concept_set_hash") != concept_hash:
             raise IndexMismatchError(f"index in {directory} does not match the concepts of this graph; {REBUILD}")
-        if index.d != manifest.get("dimension") or index.ntotal != len(ids):
+        if len(shape) != 2 or shape[1] != manifest.get("dimension") or shape[0] != len(ids):
             raise IndexMismatchError(f"index files in {directory} disagree with their manifest; {REBUILD}")
-        if index.ntotal and hasattr(index, "reconstruct_n"):
-            try:
-                finite = bool(np.isfinite(index.reconstruct_n(0, index.ntotal)).all())
-            except RuntimeError:  # an index kind that cannot reconstruct (none ckg writes today)
-                finite = True
-            if not finite:
-                raise IndexMismatchError(f"vectors.faiss in {directory} holds non-finite vectors; {REBUILD}")
-        return cls(ids, index, manifest)
+        index = cls(ids, manifest, None if vectors is None else vectors.astype(np.float32, copy=False), ann)
+        if shape[0] and not bool(np.isfinite(index.matrix()).all()):
+            raise IndexMismatchError(f"the vectors in {directory} are not all finite; {REBUILD}")
+        return index
 
 
 def _versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {"ckg": __version__}
-    for pkg in ("faiss-cpu", "sentence-transformers", "torch", "numpy"):
+    for pkg in ("faiss-cpu", "onnxruntime", "sentence-transformers", "torch", "numpy"):
         try:
             out[pkg] = version(pkg)
         except PackageNotFoundError:

@@ -48,24 +48,29 @@ def build_index(
     settings: Settings,
     *,
     model: str | Embedder | None = None,
-    progress: bool = False,
     hnsw_threshold: int = DEFAULT_HNSW_THRESHOLD,
 ) -> BuiltIndex:
     start = time.perf_counter()
-    embedder = get_embedder(model or settings.model)
+    embedder = get_embedder(model or settings.model, encoder=settings.encoder, cache_dir=settings.cache_dir)
     ids, texts = corpus(catalog)
     cache = EmbeddingCache(settings.embedding_cache_path)
-    vectors, encoded = cache.embed(embedder, texts, progress=progress)
+    vectors, encoded = cache.embed(embedder, texts)
     cache.save()
     index = VectorIndex.build(
         ids,
         vectors,
         model=embedder.name,
+        encoder=embedder.describe(),
         template_hash=TEMPLATE_HASH,
         concept_hash=concept_set_hash(ids, texts),
         hnsw_threshold=hnsw_threshold,
     )
     index.save(directory)
+    from ckg.atomic import write_bytes
+    from retrieval.lexical import LexicalIndex
+
+    concepts = [catalog.concepts[i] for i in ids]
+    write_bytes(directory / LexicalIndex.FILE, LexicalIndex.compute(concepts).save())
 
     def embed(texts: list[str]) -> np.ndarray:
         vecs, _ = cache.embed(embedder, texts)

@@ -1,4 +1,4 @@
-"""The lexical arm: BM25 (bm25s) over labels and definitions, plus exact label hits.
+"""The lexical arm: BM25 over labels and definitions, plus exact label hits.
 
 Exact titles and acronyms ("GQA", "t-SNE") are matched by a label table first:
 they are what vector search is worst at and what a user typing them means.
@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ingest.concepts import Concept
 from ingest.text import fold
+
+if TYPE_CHECKING:
+    from retrieval.bm25 import BM25
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 STOP = frozenset(
@@ -34,19 +38,35 @@ class LexicalHit:
     matched: str | None = None
 
 
-class LexicalIndex:
-    def __init__(self, concepts: list[Concept]) -> None:
-        import bm25s
+def lexical_text(concept: Concept) -> str:
+    """What BM25 indexes for a concept. Labels are repeated so that a title word outweighs a definition word."""
+    return " ".join([concept.label] * 3 + concept.alt_labels * 2 + [concept.definition or ""])
 
+
+class LexicalIndex:
+    """BM25 over :func:`lexical_text` plus a table of folded labels for exact hits.
+
+    The BM25 arrays are computed once by the build (``index/lexical.npz``) and loaded
+    by queries; without them (a build without ``--index``) they are computed here.
+    """
+
+    FILE = "lexical.npz"
+
+    def __init__(self, concepts: list[Concept], bm25: BM25 | None = None) -> None:
         self.ids = [c.id for c in concepts]
-        # Labels are repeated so that a title word outweighs a definition word.
-        docs = [" ".join([c.label] * 3 + c.alt_labels * 2 + [c.definition or ""]) for c in concepts]
-        self._bm25 = bm25s.BM25()
-        self._bm25.index([tokenize(d) or ["_"] for d in docs], show_progress=False)
+        self._bm25 = bm25 or self.compute(concepts)
+        if self._bm25.n_docs != len(self.ids):
+            raise ValueError(f"the BM25 index holds {self._bm25.n_docs} documents for {len(self.ids)} concepts")
         self._labels: dict[str, list[tuple[str, str]]] = {}
         for c in concepts:
             for label in (c.label, *c.alt_labels):
                 self._labels.setdefault(_norm_label(label), []).append((c.id, label))
+
+    @staticmethod
+    def compute(concepts: list[Concept]) -> BM25:
+        from retrieval.bm25 import BM25
+
+        return BM25([tokenize(lexical_text(c)) or ["_"] for c in concepts])
 
     def exact(self, query: str) -> list[tuple[str, str]]:
         """Concepts one of whose labels equals the query (case, accents, punctuation folded)."""
@@ -62,10 +82,9 @@ class LexicalIndex:
         tokens = tokenize(query)
         if tokens:
             k_eff = min(k + len(hits), len(self.ids))
-            docs, scores = self._bm25.retrieve([tokens], k=k_eff, show_progress=False, n_threads=1)
-            for i, s in zip(docs[0], scores[0], strict=True):
-                cid = self.ids[int(i)]
-                if s > 0 and cid not in seen:
+            for i, score in self._bm25.top(tokens, k_eff):
+                cid = self.ids[i]
+                if cid not in seen:
                     seen.add(cid)
-                    hits.append(LexicalHit(cid, float(s)))
+                    hits.append(LexicalHit(cid, score))
         return hits[:k]

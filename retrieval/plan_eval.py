@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from ckg.config import REPO_ROOT
 from ckg.errors import CkgError
+from ckg.progress import counted
 
 DEFAULT_PLANS = REPO_ROOT / "data" / "eval" / "plans.jsonl"
 
@@ -79,39 +80,10 @@ def evaluate_plans(finder: Any, gold: list[PlanGold]) -> PlanEvalReport:
     """Score the plans ``finder`` (a :class:`retrieval.gap.GapFinder`) makes for every gold target."""
     resolve = finder.cat.resolve_gold
     results: list[PlanResult] = []
-    for g in gold:
-        target = resolve(g.target)
-        if target is None:
-            raise CkgError(f"plan gold target {g.target!r} matches no concept of this build")
-        plan = finder.gap([target], set())
-        have = {i.id for i in plan.missing}
-        unresolved: list[str] = []
-        met, unmet = 0, []
-        for group in g.groups:
-            ids = set()
-            for ref in group:
-                cid = resolve(ref)
-                if cid is None:
-                    unresolved.append(ref)
-                elif cid != target:
-                    ids.add(cid)
-            if ids & have:
-                met += 1
-            else:
-                unmet.append(group)
-        wrong = sorted({cid for ref in g.wrong if (cid := resolve(ref)) is not None and cid in have})
-        results.append(
-            PlanResult(
-                target=target,
-                split=g.split,
-                plan_size=len(plan.missing),
-                groups=len(g.groups),
-                groups_met=met,
-                unmet=unmet,
-                wrong_items=wrong,
-                unresolved=sorted(set(unresolved)),
-            )
-        )
+    with counted(len(gold), "plans judged") as advance:
+        for g in gold:
+            results.append(_judge(finder, g, resolve))
+            advance(1)
     splits = []
     for name in [*sorted({r.split for r in results}), "all"]:
         rs = [r for r in results if name in ("all", r.split)]
@@ -132,6 +104,40 @@ def evaluate_plans(finder: Any, gold: list[PlanGold]) -> PlanEvalReport:
             )
         )
     return PlanEvalReport(splits=splits, results=results)
+
+
+def _judge(finder: Any, g: PlanGold, resolve: Any) -> PlanResult:
+    """One gold target: which of its groups the plan meets and which wrong items it contains."""
+    target = resolve(g.target)
+    if target is None:
+        raise CkgError(f"plan gold target {g.target!r} matches no concept of this build")
+    plan = finder.gap([target], set())
+    have = {i.id for i in plan.missing}
+    unresolved: list[str] = []
+    met, unmet = 0, []
+    for group in g.groups:
+        ids = set()
+        for ref in group:
+            cid = resolve(ref)
+            if cid is None:
+                unresolved.append(ref)
+            elif cid != target:
+                ids.add(cid)
+        if ids & have:
+            met += 1
+        else:
+            unmet.append(group)
+    wrong = sorted({cid for ref in g.wrong if (cid := resolve(ref)) is not None and cid in have})
+    return PlanResult(
+        target=target,
+        split=g.split,
+        plan_size=len(plan.missing),
+        groups=len(g.groups),
+        groups_met=met,
+        unmet=unmet,
+        wrong_items=wrong,
+        unresolved=sorted(set(unresolved)),
+    )
 
 
 def dumps(report: PlanEvalReport) -> str:

@@ -14,11 +14,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from ckg.errors import CkgError
+from ckg.errors import CkgError, IndexMismatchError
 from ingest.concepts import Concept
 from kg.catalog import concept_matches
-from retrieval.embed import TEMPLATE_HASH, Embedder, get_embedder
-from retrieval.index import VectorIndex, concept_set_hash
+from retrieval.embed import TEMPLATE_HASH, Embedder, encoder_for_index
+from retrieval.index import REBUILD, VectorIndex, concept_set_hash
 from retrieval.indexer import corpus
 from retrieval.lexical import LexicalIndex
 
@@ -61,9 +61,10 @@ class SearchFilters(BaseModel):
 class SearchService:
     """Everything search needs, loaded once: catalog, vectors, lexical index, graph."""
 
-    def __init__(self, workspace: Any, model: str | Embedder | None = None) -> None:
+    def __init__(self, workspace: Any, model: str | Embedder | None = None, encoder: str | None = None) -> None:
         self.ws = workspace
         self._model = model
+        self._encoder = encoder or workspace.settings.encoder
 
     @cached_property
     def catalog(self):
@@ -71,14 +72,17 @@ class SearchService:
 
     @cached_property
     def embedder(self) -> Embedder:
-        return get_embedder(self._model or self.index.manifest["model"])
+        return encoder_for_index(self.index.manifest, self.ws.settings.cache_dir, self._model, self._encoder)
 
     @cached_property
     def index(self) -> VectorIndex:
         ids, texts = corpus(self.catalog)
         requested = self._model.name if isinstance(self._model, Embedder) else self._model
-        for name in ("index/manifest.json", "index/ids.json", "index/vectors.faiss"):
-            self.ws.verified(name)
+        import json
+
+        manifest = json.loads(self.ws.verified("index/manifest.json").read_text("utf-8"))
+        for name in VectorIndex.files(manifest):
+            self.ws.verified(f"index/{name}")
         return VectorIndex.load(
             self.ws.settings.index_dir,
             model=requested,
@@ -88,19 +92,38 @@ class SearchService:
 
     @cached_property
     def lexical(self) -> LexicalIndex:
-        return LexicalIndex(list(self.catalog.concepts.values()))
+        """BM25 arrays from the build when it wrote them (in the index's id order), else computed."""
+        from retrieval.bm25 import BM25
+
+        ids, _ = corpus(self.catalog)
+        concepts = [self.catalog.concepts[i] for i in ids]
+        if (self.ws.settings.index_dir / LexicalIndex.FILE).exists():
+            data = self.ws.verified(f"index/{LexicalIndex.FILE}").read_bytes()
+            try:
+                return LexicalIndex(concepts, BM25.load(data))
+            except (ValueError, OSError, KeyError) as exc:
+                raise IndexMismatchError(f"index/{LexicalIndex.FILE} cannot be read ({exc}); {REBUILD}") from None
+        return LexicalIndex(concepts)
 
     # ---------------------------------------------------------------- arms
     def dense(self, query: str, k: int) -> list[tuple[str, float]]:
         vec = self.embedder.encode([query])[0]
         return self.index.search(vec, k)
 
+    @cached_property
+    def _neighbours(self) -> dict[str, set[str]]:
+        """Direct prerequisites and dependents by the stated edges (a dict: no networkx on the query path)."""
+        out: dict[str, set[str]] = {}
+        for e in self.catalog.edges():
+            out.setdefault(e.source, set()).add(e.target)
+            out.setdefault(e.target, set()).add(e.source)
+        return out
+
     def _graph_arm(self, anchors: list[str]) -> list[tuple[str, str]]:
-        g = self.ws.graph.g
         out: list[tuple[str, str]] = []
         seen = set(anchors)
         for a in anchors:
-            for n in sorted(set(g.successors(a)) | set(g.predecessors(a))):
+            for n in sorted(self._neighbours.get(a, ())):
                 if n not in seen:
                     seen.add(n)
                     out.append((n, a))

@@ -106,11 +106,12 @@ def test_strict_fails_and_keeps_previous_build(source_copy, tmp_path):
     assert not [p for p in home.parent.iterdir() if ".staging." in p.name]
 
 
-def test_cli_maps_errors_to_exit_1(tmp_path, monkeypatch, capsys):
-    from cli import app as cli_app
+def test_cli_maps_errors_to_exit_1(tmp_path):
+    import subprocess
+    import sys
 
-    monkeypatch.setattr("sys.argv", ["ckg", "concepts", "--home", str(tmp_path / "none")])
-    with pytest.raises(SystemExit) as exc:
-        cli_app.main()
-    assert exc.value.code == 1
-    assert "no build in" in capsys.readouterr().err
+    done = subprocess.run(
+        [sys.executable, "-m", "cli.main", "concepts", "--home", str(tmp_path / "none")], capture_output=True, text=True
+    )
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.startswith("error: no build in") and done.stderr.count("\n") == 1

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -18,7 +21,7 @@ class FakeEmbedder(Embedder):
     def __init__(self) -> None:
         self.calls = 0
 
-    def encode(self, texts, *, progress=False):
+    def encode(self, texts):
         self.calls += len(texts)
         out = []
         for t in texts:
@@ -110,3 +113,62 @@ def test_cache_reads_a_file_written_with_float64_lists(tmp_path):
     got, encoded = EmbeddingCache(tmp_path / "old.parquet").embed(emb, ["b", "a"])
     assert encoded == 0
     np.testing.assert_allclose(got, vecs[::-1].astype(np.float32))
+
+
+def test_exact_search_ranks_as_faiss_index_flat_ip():
+    import faiss
+
+    vecs = _vectors(700, dim=32, seed=3)
+    ids = [f"c{i}" for i in range(700)]
+    idx = VectorIndex.build(ids, vecs, model="m", template_hash="t", concept_hash="h")
+    flat = faiss.IndexFlatIP(32)
+    flat.add(vecs)
+    queries = _vectors(25, dim=32, seed=4)
+    scores, rows = flat.search(queries, 10)
+    for q, want_rows, want_scores in zip(queries, rows, scores, strict=True):
+        got = idx.search(q, 10)
+        assert [c for c, _ in got] == [ids[i] for i in want_rows]
+        np.testing.assert_allclose([s for _, s in got], want_scores, rtol=1e-5)
+
+
+def test_index_refuses_an_unknown_kind(tmp_path):
+    from ckg.errors import IndexMismatchError
+
+    vecs = _vectors(5)
+    VectorIndex.build([f"c{i}" for i in range(5)], vecs, model="m", template_hash="t", concept_hash="h").save(tmp_path)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    (tmp_path / "manifest.json").write_text(json.dumps({**manifest, "kind": "ivf"}))
+    with pytest.raises(IndexMismatchError, match="cannot be read"):
+        VectorIndex.load(tmp_path)
+
+
+def test_encoder_registry_refuses_unknown_names():
+    from ckg.errors import ModelError
+    from retrieval.embed import encoder_for_index, get_embedder
+
+    with pytest.raises(ModelError, match="unknown encoder 'tensorflow'"):
+        get_embedder("all-MiniLM-L6-v2", encoder="tensorflow")
+    with pytest.raises(ModelError, match="unknown encoder"):
+        encoder_for_index({"model": "m"}, Path("/nonexistent"), encoder="jax")
+
+
+def test_an_index_of_a_custom_encoder_is_not_queried_with_another(tmp_path):
+    from ckg.errors import IndexMismatchError
+    from retrieval.embed import encoder_for_index
+
+    manifest = {"model": "fake-model", "encoder": {"kind": "custom"}}
+    with pytest.raises(IndexMismatchError, match="'custom' encoder"):
+        encoder_for_index(manifest, tmp_path)
+    emb = FakeEmbedder()
+    assert encoder_for_index(manifest, tmp_path, emb) is emb  # an instance is the caller's decision
+
+
+def test_cache_keeps_encoders_apart():
+    class Onnx(FakeEmbedder):
+        kind = "onnx"
+
+        @property
+        def cache_id(self):
+            return f"{self.name}+onnx"
+
+    assert EmbeddingCache.key(FakeEmbedder().cache_id, "t") != EmbeddingCache.key(Onnx().cache_id, "t")

@@ -33,7 +33,7 @@ def vectors(ws):
     from retrieval.service import SearchService
 
     index = SearchService(ws).index
-    return index.ids, index.index.reconstruct_n(0, len(index.ids))
+    return index.ids, index.matrix()
 
 
 # ------------------------------------------------------------------ the graph
