@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.timing import Figure, percentiles, process
+from bench.timing import Figure, process
 
 QUERY = "why divide dot products by the square root of the dimension"
 GAP = "I want to understand diffusion models"
@@ -40,7 +40,11 @@ def mcp_first_search(home: Path, encoder: str = "auto", repeats: int = 3) -> lis
             "jsonrpc": "2.0",
             "id": 1,
             "method": "initialize",
-            "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}},
+            "params": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "bench", "version": "1"},
+            },
         },
         {"jsonrpc": "2.0", "method": "notifications/initialized"},
         {
@@ -127,7 +131,13 @@ def figures(home: Path, repeats: int = 7) -> tuple[list[Figure], list[str]]:
         t_times, t_peak = process(args, max(3, repeats // 2), torch_env)
         figs.append(Figure(f"cold {name} (onnx)", "s", times, " ".join(args), extra={"peak MiB": peak}))
         figs.append(
-            Figure(f"cold {name} (torch path)", "s", t_times, "CKG_ENCODER=torch " + " ".join(args), extra={"peak MiB": t_peak})
+            Figure(
+                f"cold {name} (torch path)",
+                "s",
+                t_times,
+                "CKG_ENCODER=torch " + " ".join(args),
+                extra={"peak MiB": t_peak},
+            )
         )
         ratio = statistics.median(times) / statistics.median(t_times)
         goal = f" (target <= {target} s)" if target else ""

@@ -15,7 +15,7 @@ def section(ws: Any) -> str:
     from retrieval.service import SearchService
 
     index = SearchService(ws).index
-    ids, vecs = index.ids, index.matrix()
+    ids, vecs = index.concept_ids(), index.concept_matrix()
     cat = ws.catalog
     edges = [(e.source, e.target) for e in cat.edges()]
     thresholds = tuple(sorted({0.1, 0.2, inf.USE_THRESHOLD, 0.3, 0.4, 0.5}))

@@ -30,7 +30,7 @@ def cross_validate(thresholds: list[float], folds: int = FOLDS) -> dict[float, d
     ws = Workspace(Settings())
     cat = ws.catalog
     index = SearchService(ws).index
-    ids, vectors = index.ids, index.matrix()
+    ids, vectors = index.concept_ids(), index.concept_matrix()
     bare = {
         cid: c.model_copy(update={"inferred": {}, "inferred_prerequisites": [], "relations": {}})
         for cid, c in cat.concepts.items()

@@ -82,14 +82,19 @@ def main() -> None:
         from bench import cold_start
 
         sections.append(cold_start.section(settings.home))
+        print("search against txtai …", file=sys.stderr)
+        from bench import search_peers
+
+        sections.append(search_peers.section(ws))
         try:
             from retrieval.evaluate import evaluate, load_gold
 
             report = evaluate(ws, load_gold())
             lines = [
-                "## Search quality (gold set, `ckg eval`)",
+                "## Search quality, regression set (`ckg eval`)",
                 "",
-                f"{report.modes[0].queries} hand-built queries in `data/eval/gold.jsonl` (see its README).",
+                f"{report.modes[0].queries} hand-built queries in `data/eval/gold.jsonl` (see its README; part of "
+                "the training queries of the fusion weights, so optimistic for hybrid).",
                 "",
                 "| mode | recall@1 | recall@5 | recall@10 | MRR | nDCG@10 |",
                 "|---|---|---|---|---|---|",

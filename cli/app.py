@@ -344,7 +344,7 @@ def evaluate(
     emit(
         rows,
         fmt,
-        ["mode", "queries", "recall_at_1", "recall_at_5", "recall_at_10", "mrr", "ndcg_at_10"],
+        ["mode", "split", "queries", "recall_at_1", "recall_at_5", "recall_at_10", "mrr", "ndcg_at_10"],
         document=report.model_dump(),
     )
 

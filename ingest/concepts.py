@@ -101,6 +101,23 @@ class Concept(BaseModel):
             },
         }
 
+    def descriptions(self) -> list[tuple[str, SourceRef | None]]:
+        """Every distinct description of the concept, the catalog's definition first, with the record
+        that gave it (None for the definition itself). Search indexes them all: a merged concept
+        keeps each source's wording."""
+        from ingest.text import fold
+
+        out: list[tuple[str, SourceRef | None]] = []
+        seen: set[str] = set()
+        if self.definition:
+            out.append((self.definition, None))
+            seen.add(" ".join(fold(self.definition).split()))
+        for s in self.sources:
+            if s.description and (key := " ".join(fold(s.description).split())) not in seen:
+                seen.add(key)
+                out.append((s.description, s))
+        return out
+
     def layer_with_flag(self) -> tuple[str | None, bool]:
         """The asserted layer, else the inferred one; the flag says which."""
         if self.layer is not None or "layer" not in self.inferred:

@@ -45,6 +45,18 @@ def concept_text(concept: Concept) -> str:
     )
 
 
+def concept_texts(concept: Concept) -> list[tuple[str, str | None]]:
+    """Every text a concept is embedded as, with where it comes from (``file:line``; None for the first).
+
+    The first is :func:`concept_text` (labels and the catalog's definition, the concept's own vector
+    for similarity and inference); then one per other source description, led by the label.
+    """
+    out: list[tuple[str, str | None]] = [(concept_text(concept), None)]
+    for description, ref in concept.descriptions()[1:] if concept.definition else concept.descriptions():
+        out.append((f"{concept.label}. {description}", f"{ref.file}:{ref.line}" if ref else None))
+    return out
+
+
 def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

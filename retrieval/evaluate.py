@@ -21,10 +21,13 @@ class GoldQuery(BaseModel):
     query: str
     kind: str
     relevant: list[str]
+    #: ``dev`` (may be tuned on), ``test`` (reported only) or ``all`` for a set without splits.
+    split: str = "all"
 
 
 class ModeMetrics(BaseModel):
     mode: str
+    split: str = "all"
     queries: int
     recall_at_1: float
     recall_at_5: float
@@ -51,7 +54,7 @@ def load_gold(path: Path | None = None) -> list[GoldQuery]:
     return out
 
 
-def _metrics(ranked: list[str], relevant: set[str]) -> dict[str, float]:
+def metrics(ranked: list[str], relevant: set[str]) -> dict[str, float]:
     first = next((i for i, c in enumerate(ranked, start=1) if c in relevant), None)
     dcg = sum(1 / math.log2(i + 1) for i, c in enumerate(ranked[:10], start=1) if c in relevant)
     ideal = sum(1 / math.log2(i + 1) for i in range(1, min(len(relevant), 10) + 1))
@@ -83,20 +86,23 @@ def evaluate(workspace: Any, gold: list[GoldQuery], service: SearchService | Non
             per_query = []
             for g in gold:
                 ranked = [h.id for h in svc.search(g.query, mode=mode, k=10)]
-                m = _metrics(ranked, set(g.relevant))
+                m = metrics(ranked, set(g.relevant))
                 per_query.append((g, m))
                 if m["recall_at_10"] == 0:
                     misses.setdefault(mode, []).append(g.query)
                 advance(1)
-            modes.append(_mode_metrics(mode, per_query))
+            splits = sorted({g.split for g, _ in per_query})
+            for split in [*splits, "all"] if len(splits) > 1 else splits:
+                subset = [(g, m) for g, m in per_query if split in ("all", g.split)]
+                modes.append(_mode_metrics(mode, split, subset))
     return EvalReport(modes=modes, misses=misses)
 
 
-def _mode_metrics(mode: str, per_query: list[tuple[GoldQuery, dict[str, float]]]) -> ModeMetrics:
+def _mode_metrics(mode: str, split: str, per_query: list[tuple[GoldQuery, dict[str, float]]]) -> ModeMetrics:
     keys = ["recall_at_1", "recall_at_5", "recall_at_10", "mrr", "ndcg_at_10"]
     mean = {k: round(sum(m[k] for _, m in per_query) / len(per_query), 4) for k in keys}
     by_kind: dict[str, dict[str, float]] = {}
     for kind in sorted({g.kind for g, _ in per_query}):
         sub = [m for g, m in per_query if g.kind == kind]
         by_kind[kind] = {k: round(sum(m[k] for m in sub) / len(sub), 4) for k in ("recall_at_5", "mrr")}
-    return ModeMetrics(mode=mode, queries=len(per_query), by_kind=by_kind, **mean)
+    return ModeMetrics(mode=mode, split=split, queries=len(per_query), by_kind=by_kind, **mean)

@@ -43,6 +43,10 @@ def concept_set_hash(ids: list[str], texts: list[str]) -> str:
 
 @dataclass
 class VectorIndex:
+    """Rows of vectors; ``ids[row]`` is the concept a row belongs to. A concept has one row per text
+    (its own text first, then its other sources' descriptions), so queries rank concepts by their
+    best row (:meth:`search_concepts`)."""
+
     ids: list[str]
     manifest: dict[str, Any]
     #: Exact search: the matrix itself (float32, one row per id).
@@ -102,29 +106,67 @@ class VectorIndex:
         return ["manifest.json", "ids.json", VECTOR_FILES.get(str(manifest.get("kind")), "vectors.npy")]
 
     def search(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """The ``k`` nearest concepts (by their best row) with their cosine, best first."""
+        return [(cid, score) for cid, score, _ in self.search_concepts(vector, k)]
+
+    def search_concepts(self, vector: np.ndarray, k: int) -> list[tuple[str, float, int]]:
+        """The ``k`` concepts whose best row is closest: ``(id, score, row)``, best first."""
+        rows = len(self.ids)
+        if rows == 0 or k <= 0:
+            return []
+        width = min(rows, 4 * k)
+        while True:
+            out: list[tuple[str, float, int]] = []
+            seen: set[str] = set()
+            hits = self._rows(vector, width)
+            for row, score in hits:
+                cid = self.ids[row]
+                if cid not in seen:
+                    seen.add(cid)
+                    out.append((cid, score, row))
+            if len(out) >= k or width >= rows:
+                return out[:k]
+            width = min(rows, width * 4)
+
+    def _rows(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         import numpy as np
 
-        k = min(k, len(self.ids))
-        if k <= 0:
-            return []
         query = np.ascontiguousarray(vector.reshape(-1), dtype=np.float32)
         if self.ann is not None:
             scores, idx = self.ann.search(query.reshape(1, -1), k)
-            return [(self.ids[i], float(s)) for i, s in zip(idx[0], scores[0], strict=True) if i >= 0]
+            return [(int(i), float(s)) for i, s in zip(idx[0], scores[0], strict=True) if i >= 0]
         assert self.vectors is not None
         sims = self.vectors @ query
         top = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
         order = top[np.lexsort((top, -sims[top]))]
-        return [(self.ids[i], float(sims[i])) for i in order.tolist()]
+        return [(int(i), float(sims[i])) for i in order.tolist()]
 
     def matrix(self) -> np.ndarray:
-        """Every vector, in id order."""
+        """Every row's vector, in row order."""
         if self.vectors is not None:
             return self.vectors
         return self.ann.reconstruct_n(0, self.ann.ntotal)
 
+    @property
+    def first_rows(self) -> dict[str, int]:
+        """Each concept's own row (its first)."""
+        cached = self.__dict__.get("_first_rows")
+        if cached is None:
+            cached = {}
+            for row, cid in enumerate(self.ids):
+                cached.setdefault(cid, row)
+            self.__dict__["_first_rows"] = cached
+        return cached
+
+    def concept_ids(self) -> list[str]:
+        return list(self.first_rows)
+
+    def concept_matrix(self) -> np.ndarray:
+        """One vector per concept (its own text), in :meth:`concept_ids` order."""
+        return self.matrix()[list(self.first_rows.values())]
+
     def vector(self, cid: str) -> np.ndarray:
-        i = self.ids.index(cid)
+        i = self.first_rows[cid]
         return self.vectors[i] if self.vectors is not None else self.ann.reconstruct(i)
 
     def save(self, directory: Path) -> None:

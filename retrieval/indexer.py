@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from ckg.config import Settings
 from kg.catalog import Catalog
-from retrieval.embed import TEMPLATE_HASH, Embedder, EmbeddingCache, concept_text, get_embedder
+from retrieval.embed import TEMPLATE_HASH, Embedder, EmbeddingCache, concept_texts, get_embedder
 from retrieval.index import DEFAULT_HNSW_THRESHOLD, VectorIndex, concept_set_hash
 
 if TYPE_CHECKING:
@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 class IndexStats:
     model: str
     concepts: int
+    #: Rows of the vector index: every text of every concept.
+    texts: int
     encoded: int
     seconds: float
 
@@ -30,6 +32,7 @@ class BuiltIndex:
     """What a build needs after indexing: the figures, and the vectors for inference."""
 
     stats: IndexStats
+    #: One per concept, in id order, with the vector of the concept's own text.
     ids: list[str]
     vectors: np.ndarray
     #: Encodes further texts through the same model and cache (research-path phases, questions).
@@ -37,9 +40,20 @@ class BuiltIndex:
 
 
 def corpus(catalog: Catalog) -> tuple[list[str], list[str]]:
-    """Ids and embedding texts in id order: the order of the index."""
-    ids = sorted(catalog.concepts)
-    return ids, [concept_text(catalog.concepts[i]) for i in ids]
+    """Row ids and embedding texts in id order, the order of the index: each concept's own text
+    (:func:`concept_text`) first, then its other sources' descriptions (:func:`concept_texts`)."""
+    ids: list[str] = []
+    texts: list[str] = []
+    for cid in sorted(catalog.concepts):
+        for text, _ in concept_texts(catalog.concepts[cid]):
+            ids.append(cid)
+            texts.append(text)
+    return ids, texts
+
+
+def text_origins(catalog: Catalog) -> list[str | None]:
+    """Where each row of :func:`corpus` comes from (``file:line``; None for a concept's own text)."""
+    return [origin for cid in sorted(catalog.concepts) for _, origin in concept_texts(catalog.concepts[cid])]
 
 
 def build_index(
@@ -56,6 +70,7 @@ def build_index(
     cache = EmbeddingCache(settings.embedding_cache_path)
     vectors, encoded = cache.embed(embedder, texts)
     cache.save()
+    own = [i for i, cid in enumerate(ids) if i == 0 or ids[i - 1] != cid]  # each concept's own text
     index = VectorIndex.build(
         ids,
         vectors,
@@ -69,7 +84,7 @@ def build_index(
     from ckg.atomic import write_bytes
     from retrieval.lexical import LexicalIndex
 
-    concepts = [catalog.concepts[i] for i in ids]
+    concepts = [catalog.concepts[ids[i]] for i in own]
     write_bytes(directory / LexicalIndex.FILE, LexicalIndex.compute(concepts).save())
 
     def embed(texts: list[str]) -> np.ndarray:
@@ -77,5 +92,5 @@ def build_index(
         cache.save()
         return vecs
 
-    stats = IndexStats(embedder.name, len(ids), encoded, time.perf_counter() - start)
-    return BuiltIndex(stats, ids, vectors, embed)
+    stats = IndexStats(embedder.name, len(own), len(ids), encoded, time.perf_counter() - start)
+    return BuiltIndex(stats, [ids[i] for i in own], vectors[own], embed)

@@ -39,8 +39,9 @@ class LexicalHit:
 
 
 def lexical_text(concept: Concept) -> str:
-    """What BM25 indexes for a concept. Labels are repeated so that a title word outweighs a definition word."""
-    return " ".join([concept.label] * 3 + concept.alt_labels * 2 + [concept.definition or ""])
+    """What BM25 indexes for a concept: labels (repeated, so that a title word outweighs a definition
+    word) and every source's description."""
+    return " ".join([concept.label] * 3 + concept.alt_labels * 2 + [d for d, _ in concept.descriptions()])
 
 
 class LexicalIndex:

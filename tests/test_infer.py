@@ -33,7 +33,7 @@ def vectors(ws):
     from retrieval.service import SearchService
 
     index = SearchService(ws).index
-    return index.ids, index.matrix()
+    return index.concept_ids(), index.concept_matrix()
 
 
 # ------------------------------------------------------------------ the graph

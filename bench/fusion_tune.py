@@ -1,0 +1,75 @@
+"""Choose the hybrid fusion weights on training queries only; the test split of ``search.jsonl`` is never read.
+
+Training queries: the dev split of ``data/eval/search.jsonl`` plus the older
+regression set ``data/eval/gold.jsonl`` (63 queries the first weights were
+chosen on; 49 dev queries alone leave a wide plateau of equally good settings).
+
+A grid over the dense, lexical and graph weights and the RRF constant; the
+objective is training MRR, ties broken by training recall@5 and then by the
+mean MRR of the setting's grid neighbours (a point inside a plateau, not on
+its edge, is less likely to be an accident of the sample). The chosen values are written into
+``retrieval/service.py`` (``TUNED_FUSION``) by hand, with this command cited.
+
+    python -m bench.fusion_tune            # on the build in $CKG_HOME or data/build
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from functools import lru_cache
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+EVAL = Path(__file__).resolve().parent.parent / "data" / "eval"
+DENSE = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
+LEXICAL = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
+GRAPH = (0.0, 0.1, 0.25)
+K = (5, 10, 20, 40, 60)
+
+
+def main() -> None:
+    from ckg.config import Settings
+    from kg.workspace import Workspace
+    from retrieval.evaluate import load_gold, metrics
+    from retrieval.service import Fusion, SearchService
+
+    ws = Workspace(Settings())
+    dev = [g for g in load_gold(EVAL / "search.jsonl") if g.split == "dev"] + load_gold(EVAL / "gold.jsonl")
+    resolve = ws.catalog.resolve_gold
+    dev = [g.model_copy(update={"relevant": [resolve(r) or r for r in g.relevant]}) for g in dev]
+    base = SearchService(ws)
+    encode = lru_cache(maxsize=None)(lambda q: base.embedder.encode([q]))
+    results = []
+    for dense, lexical, graph, k in itertools.product(DENSE, LEXICAL, GRAPH, K):
+        svc = SearchService(ws, fusion=Fusion(dense, lexical, graph, k))
+        svc.__dict__.update(index=base.index, lexical=base.lexical, catalog=base.catalog, _origins=base._origins)
+        svc.__dict__["embedder"] = type("Cached", (), {"encode": staticmethod(lambda qs: encode(qs[0]))})()
+        ms = [metrics([h.id for h in svc.search(g.query, k=10)], set(g.relevant)) for g in dev]
+        mrr = sum(m["mrr"] for m in ms) / len(ms)
+        r5 = sum(m["recall_at_5"] for m in ms) / len(ms)
+        results.append((round(mrr, 4), round(r5, 4), 0.0, (dense, lexical, graph, k)))
+    by_setting = {r[3]: r[0] for r in results}
+    grids = (DENSE, LEXICAL, GRAPH, K)
+
+    def neighbourhood(setting: tuple) -> float:
+        values = []
+        for axis, grid in enumerate(grids):
+            i = grid.index(setting[axis])
+            for j in (i - 1, i + 1):
+                if 0 <= j < len(grid):
+                    values.append(by_setting[(*setting[:axis], grid[j], *setting[axis + 1 :])])
+        return sum(values) / len(values)
+
+    results = [(mrr, r5, round(neighbourhood(st), 4), st) for mrr, r5, _, st in results]
+    results.sort(reverse=True)
+    print(f"{len(dev)} training queries, {len(results)} settings; best first:")
+    for mrr, r5, around, (d, lx, g, k) in results[:10]:
+        print(f"  dense {d} lexical {lx} graph {g} k {k}: MRR {mrr:.4f} R@5 {r5:.4f} (neighbours' MRR {around:.4f})")
+    base_row = next(r for r in results if r[3] == (1.0, 1.0, 0.25, 60))
+    print(f"  (equal weights, k 60: MRR {base_row[0]:.4f} R@5 {base_row[1]:.4f})")
+
+
+if __name__ == "__main__":
+    main()
