@@ -43,7 +43,7 @@ def main() -> None:
         else:
             from cli.app import app
 
-            app()
+            app(prog_name="ckg")
     except SystemExit as exc:
         if isinstance(exc.code, str):
             message(exc.code)
@@ -107,7 +107,7 @@ def _render_help(key: str) -> int:
     code = 0
     with contextlib.redirect_stdout(buf):
         try:
-            app()
+            app(prog_name="ckg")
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     text = buf.getvalue()

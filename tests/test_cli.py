@@ -146,3 +146,61 @@ def test_gap_path_next_cli(workspace):
     assert result.exit_code == 0 and result.stdout.startswith("digraph path {")
     result = runner.invoke(app, ["next", "--known", "basic logic and proof techniques", "--home", home, "-f", "jsonl"])
     assert [json.loads(x)["id"] for x in result.stdout.splitlines()] == ["sets-functions-and-relations"]
+
+
+def test_help_is_answered_from_the_cache_the_first_rendering_fills(tmp_path):
+    """`ckg CMD --help` the second time comes from cli/__pycache__ without importing typer."""
+    import cli.main as entry
+
+    env = {**__import__("os").environ, "COLUMNS": "97"}
+    first = subprocess.run(
+        [sys.executable, "-m", "cli.main", "path", "--help"], capture_output=True, text=True, env=env
+    )
+    code = (
+        "import sys, runpy; sys.argv = ['ckg', 'path', '--help']\n"
+        "import os; real = os._exit\n"
+        "def done(c): sys.stderr.write(str('typer' in sys.modules)); sys.stderr.flush(); real(c)\n"
+        "os._exit = done\nrunpy.run_module('cli.main', run_name='__main__')\n"
+    )
+    second = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert first.returncode == second.returncode == 0
+    assert second.stdout == first.stdout and "Usage: ckg path" in first.stdout
+    assert second.stderr == "False"  # answered without importing typer
+    assert entry._help_key(["path", "--help"]) != entry._help_key(["gap", "--help"])
+    assert entry._help_key(["path", "--help", "x"]) is None and entry._help_key(["path"]) is None
+
+
+def test_version():
+    from ckg import __version__
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output == f"ckg {__version__}\n"
+
+
+def test_long_commands_report_progress_and_wall_time_on_stderr(workspace):
+    done = subprocess.run(
+        [sys.executable, "-m", "cli.main", "validate", "--home", str(workspace.settings.home)],
+        capture_output=True,
+        text=True,
+    )
+    lines = done.stderr.splitlines()
+    assert lines[0] == "loading the build…" and "SHACL validation…" in lines
+    assert any(line.startswith("SHACL validation: ") and line.endswith(" s") for line in lines)
+    assert lines[-1].startswith("validate: done in ") and lines[-1].endswith(" s")
+
+
+def test_quiet_keeps_only_warnings():
+    import logging
+
+    from cli.app import _log_to_stderr
+
+    log = logging.getLogger("ckg")
+    try:
+        _log_to_stderr(True)
+        assert log.level == logging.WARNING and sum(getattr(h, "_ckg_cli", False) for h in log.handlers) == 1
+        _log_to_stderr(False)
+        assert log.level == logging.INFO and sum(getattr(h, "_ckg_cli", False) for h in log.handlers) == 1
+    finally:
+        for h in [h for h in log.handlers if getattr(h, "_ckg_cli", False)]:
+            log.removeHandler(h)
+        log.setLevel(logging.NOTSET)
