@@ -42,9 +42,14 @@ class BuildDamagedError(CkgError):
 
 
 class ConceptNotFoundError(CkgError):
-    """A concept reference matched nothing."""
+    """A concept reference matched nothing; ``suggestions`` are what the user may have meant."""
 
     http_status = 404
+
+    def __init__(self, message: str, suggestions: list[dict] | None = None) -> None:
+        super().__init__(message)
+        #: ``{"id", "label", "score"}`` dicts, best first (HTTP puts them in the problem body).
+        self.suggestions = list(suggestions or [])
 
 
 class QueryError(CkgError):

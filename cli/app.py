@@ -410,7 +410,14 @@ def gap(
     finder = GapFinder(_workspace(home), asserted_only=asserted_only, min_confidence=min_confidence)
     known_ids = finder.known_set(known, known_file, up_to_layer)
     plan = finder.gap(targets, known_ids, exclude_known_prerequisites=not include_known_prerequisites, related=related)
+    _say_guesses(finder)
     _emit_plan(plan, fmt)
+
+
+def _say_guesses(finder: Any) -> None:
+    """What a guessed reference was taken to mean, on stderr, before the answer."""
+    for res in finder.notes:
+        message(res.note())
 
 
 @app.command()
@@ -427,6 +434,7 @@ def path(
     ws = _workspace(home)
     finder = GapFinder(ws, asserted_only=asserted_only, min_confidence=min_confidence)
     plan = finder.path(target)
+    _say_guesses(finder)
     labels = {c.id: c.label for c in ws.catalog.concepts.values()}
     if fmt == "mermaid":
         print(mermaid(plan, finder.graph.g, labels))
@@ -454,6 +462,7 @@ def next_up(
     ws = _workspace(home)
     finder = GapFinder(ws, asserted_only=asserted_only, min_confidence=min_confidence)
     ready = finder.next_up(finder.known_set(known, known_file, up_to_layer))
+    _say_guesses(finder)
     emit([ws.catalog.concepts[c].document(ws.catalog.iri(c)) for c in ready], fmt, CONCEPT_COLUMNS)
 
 
@@ -513,17 +522,15 @@ def mcp(home: HomeOpt = None) -> None:
 
 
 def resolve_concept(ws: Any, ref: str) -> Any:
-    """Exact id/IRI/label match; otherwise the best semantic match, said on stderr."""
-    found = ws.catalog.lookup(ref)
-    if found is not None:
-        return found
-    from retrieval.service import nearest_concept
+    """The concept ``ref`` names (retrieval.names: exact, variant, typo, partial, by meaning); a guess is
+    said on stderr before the answer, nothing close enough is an error with suggestions."""
+    from retrieval.names import NameResolver
+    from retrieval.service import SearchService
 
-    best = nearest_concept(ws, ref)
-    if best is None:
-        return ws.catalog.get(ref)
-    message(f"no concept named {ref!r}; using the closest match: {best.label} [{best.id}]")
-    return best
+    res = NameResolver(ws.catalog, lambda: SearchService(ws)).resolve(ref)
+    if res.guessed:
+        message(res.note())
+    return ws.catalog.concepts[res.id]
 
 
 @app.command()

@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 from pydantic import BaseModel, Field
 
-from ckg.errors import CkgError, ConceptNotFoundError
+from ckg.errors import CkgError
 from ingest.records import LAYERS
 from kg.graph import USE_THRESHOLD
+from retrieval.names import NameResolver, Resolution
 
 if TYPE_CHECKING:
     from retrieval.service import SearchService
@@ -74,6 +75,8 @@ class GapFinder:
             self.__dict__["search"] = search  # share an already loaded service (the server's)
         self.ws = workspace
         self.cat = workspace.catalog
+        #: References that were guessed (a typo, the start of a label, free text), for the caller to say so.
+        self.notes: list[Resolution] = []
         self.asserted_only = asserted_only
         self.min_confidence = None if asserted_only else (USE_THRESHOLD if min_confidence is None else min_confidence)
         if self.min_confidence is not None and not 0.0 <= self.min_confidence <= 1.0:
@@ -88,17 +91,13 @@ class GapFinder:
         return SearchService(self.ws)
 
     # ---------------------------------------------------------- references
-    def resolve(self, ref: str, *, free_text: bool = True) -> tuple[str, bool]:
-        """A concept id for ``ref``; free text goes through search. Returns (id, was_free_text)."""
-        found = self.cat.lookup(ref)
-        if found is not None:
-            return found.id, False
-        if not free_text:
-            raise CkgError(f"no concept with id or label {ref!r}")
-        hits = self.search.search(ref, k=1)
-        if not hits:
-            raise CkgError(f"nothing matches {ref!r}")
-        return hits[0].id, True
+    @cached_property
+    def names(self) -> NameResolver:
+        """Exact, variant, typo, partial, then (free text) semantic: the same rules as everywhere."""
+        return NameResolver(self.cat, lambda: self.search)
+
+    def resolve(self, ref: str, *, free_text: bool = True) -> Resolution:
+        return self.names.resolve(ref, free_text=free_text)
 
     def known_set(
         self, refs: list[str] | None = None, file: Path | None = None, up_to_layer: str | None = None
@@ -112,10 +111,7 @@ class GapFinder:
                 ln.strip() for ln in file.read_text("utf-8").splitlines() if ln.strip() and not ln.startswith("#")
             ]
         for ref in items:
-            concept = self.cat.lookup(ref)
-            if concept is None:
-                raise ConceptNotFoundError(f"known concept {ref!r} matches no id or label; check `ckg concepts`")
-            known.add(concept.id)
+            known.add(self.known_resolution(ref).id)
         if up_to_layer is not None:
             code = up_to_layer.upper().removeprefix("L")
             if code not in LAYERS:
@@ -123,6 +119,13 @@ class GapFinder:
             limit = LAYERS.index(code)
             known |= {c.id for c in self.cat.concepts.values() if c.layer and LAYERS.index(c.layer) <= limit}
         return known
+
+    def known_resolution(self, ref: str) -> Resolution:
+        """A known concept: by name only (a typo or the start of a label is fine, free text is not)."""
+        res = self.names.resolve(ref, free_text=False)
+        if res.guessed:
+            self.notes.append(res)
+        return res
 
     # ----------------------------------------------------------------- gap
     def order(self, nodes: set[str]) -> list[str]:
@@ -161,10 +164,11 @@ class GapFinder:
         resolved: dict[str, str] = {}
         ids = []
         for t in targets:
-            cid, free = self.resolve(t)
-            if free:
-                resolved[t] = cid
-            ids.append(cid)
+            res = self.resolve(t)
+            if res.guessed:
+                resolved[t] = res.id
+                self.notes.append(res)
+            ids.append(res.id)
         covered = set(known)
         if exclude_known_prerequisites:
             for k in known:

@@ -277,12 +277,3 @@ class SearchService:
                 )
             )
         return out
-
-
-def nearest_concept(workspace: Any, text: str) -> Concept | None:
-    """Best semantic match for a CONCEPT argument that matched no id or label."""
-    try:
-        hits = SearchService(workspace).search(text, k=1)
-    except CkgError:
-        return None
-    return workspace.catalog.concepts[hits[0].id] if hits else None

@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ckg import __version__
 from ckg.config import Settings
-from ckg.errors import CkgError
+from ckg.errors import CkgError, ConceptNotFoundError
 from retrieval.context import MAX_BUDGET, MIN_BUDGET, ContextPack
 from retrieval.gap import GapPlan
 from retrieval.service import SearchHit
@@ -79,11 +79,23 @@ class Services:
         self.search.embedder.encode(["warm up"])
         self.context = ContextBuilder(self.ws, self.search)
 
+    @property
+    def names(self) -> Any:
+        from retrieval.names import NameResolver
+
+        return NameResolver(self.ws.catalog, self.search)
+
     def concept_detail(self, ref: str) -> dict[str, Any]:
-        """A concept document plus its asserted prerequisites (with source line) and direct dependents."""
+        """A concept document plus its asserted prerequisites (with source line) and direct dependents.
+
+        ``ref`` resolves as in the CLI (retrieval.names); a guess adds ``resolved`` saying what was chosen.
+        """
         cat = self.ws.catalog
-        c = cat.get(ref)
+        res = self.names.resolve(ref)
+        c = cat.concepts[res.id]
         doc = c.document(cat.iri(c.id))
+        if res.guessed:
+            doc["resolved"] = {**res.model_dump(), "note": res.note()}
         doc["prerequisites"] = [
             {"id": p.target, "label": cat.concepts[p.target].label, "file": p.file, "line": p.line}
             for p in c.prerequisites
@@ -212,7 +224,7 @@ def create_app(
         diversity: Annotated[float, Query(ge=0.0, le=1.0)] = 0.3,
     ) -> SearchResponse:
         s = svc(request)
-        c = s.ws.catalog.get(concept)
+        c = s.ws.catalog.concepts[s.names.resolve(concept).id]
         return SearchResponse(query=c.id, mode="similar", hits=s.search.similar(c, k=k, mmr=mmr, diversity=diversity))
 
     @app.get("/v1/concepts", response_model=ConceptList, tags=["concepts"])
@@ -455,7 +467,8 @@ def _problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse
 def _install_errors(app: FastAPI) -> None:
     @app.exception_handler(CkgError)
     async def ckg_error(_request: Request, exc: CkgError) -> JSONResponse:
-        return _problem(exc.http_status, type(exc).__name__, str(exc))
+        extra = {"suggestions": exc.suggestions} if isinstance(exc, ConceptNotFoundError) else {}
+        return _problem(exc.http_status, type(exc).__name__, str(exc), **extra)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

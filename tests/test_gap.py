@@ -123,7 +123,7 @@ def test_known_file_and_errors(finder, tmp_path):
     assert finder.known_set(file=f) == {"singular-value-decomposition", "kl-divergence"}
     from ckg.errors import CkgError
 
-    with pytest.raises(CkgError, match="matches no id or label"):
+    with pytest.raises(CkgError, match=r"no concept named .no such concept at all."):
         finder.known_set(["no such concept at all"])
     with pytest.raises(CkgError, match="unknown layer"):
         finder.known_set(up_to_layer="7")

@@ -67,7 +67,7 @@ def test_mcp_tools_over_stdio(indexed):
     assert len(out["path"]["missing"]) == 5 and out["path"]["total_minutes"] == 250
     assert out["context"]["items"][0]["id"] == "double-descent" and "[C1]" in out["context"]["markdown"]
     assert out["sparql"]["results"]["bindings"][0]["n"]["value"] == "406"
-    assert out["missing"].is_error and "no concept" in out["missing"].content[0].text
+    assert out["missing"].is_error and "nothing close enough to" in out["missing"].content[0].text
     assert out["bad_sparql"].is_error and "syntax error" in out["bad_sparql"].content[0].text
     assert out["too_many"].is_error and out["bad_mode"].is_error  # bounded arguments, refused before any work
     assert out["service"].is_error and "SERVICE" in out["service"].content[0].text

@@ -35,7 +35,7 @@ def problem(resp: httpx.Response, status: int) -> dict:
 def test_health_reports_the_manifest(client):
     doc = client.get("/v1/health").json()
     assert doc["status"] == "ok" and doc["concepts"] == 1191
-    assert doc["index"]["model"] == "all-MiniLM-L6-v2" and doc["index"]["count"] == 1191
+    assert doc["index"]["model"] == "all-MiniLM-L6-v2" and doc["index"]["count"] == 1299  # rows: every text
     assert doc["build"]["edges"] == 406 and doc["build"]["inference"]["edges"] > 1000
     assert not {"versions", "python", "files"} & (set(doc["build"]) | set(doc["index"]))  # no package versions
 

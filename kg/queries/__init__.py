@@ -51,8 +51,11 @@ def render_named(query: NamedQuery, params: dict[str, str], ws: Any) -> tuple[st
     unknown = sorted(set(params) - set(query.params))
     if unknown:
         raise QueryError(f"named query {query.name!r} takes no parameter {unknown[0]!r}")
+    from retrieval.names import NameResolver
+
+    names = NameResolver(ws.catalog)  # by name only: a parameter is an id or a label, maybe misspelt
     text = query.text
     for name, value in params.items():
-        concept = ws.catalog.get(value)
+        concept = ws.catalog.concepts[names.resolve(value, free_text=False).id]
         text = text.replace(f"# bind: {name}", f"VALUES ?{name} {{ <{ws.catalog.iri(concept.id)}> }}")
     return text, None
