@@ -30,7 +30,7 @@ def create_server(settings: Settings | None = None) -> Any:
     from mcp.server import MCPServer
     from mcp.server.mcpserver.exceptions import ToolError
 
-    from server.app import Services
+    from server.services import Services
 
     state: dict[str, Services] = {}
 

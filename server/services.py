@@ -1,0 +1,59 @@
+"""The library objects one server process shares between requests (HTTP API and MCP alike).
+
+Kept apart from ``server.app`` so that the MCP server does not import FastAPI.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ckg.config import Settings
+
+
+class Services:
+    """The loaded library objects one server process shares between requests."""
+
+    def __init__(self, settings: Settings) -> None:
+        from kg.workspace import Workspace
+        from retrieval.context import ContextBuilder
+        from retrieval.service import SearchService
+
+        self.settings = settings
+        self.ws = Workspace(settings)
+        self.search = SearchService(self.ws)
+        # Touch everything once so the first request pays nothing.
+        self.search.index  # noqa: B018
+        self.search.lexical  # noqa: B018
+        self.search.embedder.encode(["warm up"])
+        self.context = ContextBuilder(self.ws, self.search)
+
+    @property
+    def names(self) -> Any:
+        from retrieval.names import NameResolver
+
+        return NameResolver(self.ws.catalog, self.search)
+
+    def concept_detail(self, ref: str) -> dict[str, Any]:
+        """A concept document plus its asserted prerequisites (with source line) and direct dependents.
+
+        ``ref`` resolves as in the CLI (retrieval.names); a guess adds ``resolved`` saying what was chosen.
+        """
+        cat = self.ws.catalog
+        res = self.names.resolve(ref)
+        c = cat.concepts[res.id]
+        doc = c.document(cat.iri(c.id))
+        if res.guessed:
+            doc["resolved"] = {**res.model_dump(), "note": res.note()}
+        doc["prerequisites"] = [
+            {"id": p.target, "label": cat.concepts[p.target].label, "file": p.file, "line": p.line}
+            for p in c.prerequisites
+        ]
+        doc["dependents"] = sorted(self.ws.graph.g.predecessors(c.id))
+        return doc
+
+    def gap_finder(self, asserted_only: bool = False, min_confidence: float | None = None) -> Any:
+        from retrieval.gap import GapFinder
+
+        if min_confidence is not None:
+            min_confidence = round(min_confidence, 2)  # bounds the planning-graph cache
+        return GapFinder(self.ws, asserted_only=asserted_only, min_confidence=min_confidence, search=self.search)
