@@ -43,6 +43,11 @@ HomeOpt = Annotated[Path | None, typer.Option("--home", help="Build directory (d
 EXIT_REJECTED = 3
 
 CONCEPT_COLUMNS = ["id", "label", "layer", "tier", "minutes", "level", "modules", "stub"]
+#: csv/tsv carry every field of the concept document (lists joined, nested values as JSON).
+DOC_COLUMNS = [
+    "iri", "alt_labels", "definition", "layer_inferred", "minutes_inferred", "level_inferred",
+    "modules_inferred", "premium", "sources", "inferred", "inferred_prerequisites", "relations",
+]  # fmt: skip
 
 
 def _print_version(value: bool) -> None:
@@ -165,7 +170,7 @@ def concepts(
     ws = _workspace(home)
     cat = ws.catalog
     rows = [c.document(cat.iri(c.id)) for c in cat.filter(source, layer, module, stubs)]
-    emit(rows, fmt, CONCEPT_COLUMNS)
+    emit(rows, fmt, CONCEPT_COLUMNS if fmt is Format.table else [*CONCEPT_COLUMNS, *DOC_COLUMNS])
 
 
 @app.command()
@@ -175,27 +180,23 @@ def show(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """One concept with its prerequisites, dependents and sources."""
+    from kg.detail import concept_detail
+
     ws = _workspace(home)
     cat = ws.catalog
-    c = resolve_concept(ws, concept)
-    unlocks = sorted(ws.graph.dependents(c.id))
-    doc = c.document(cat.iri(c.id))
-    doc["prerequisites"] = [
-        {"id": p.target, "label": cat.concepts[p.target].label, "slug": p.slug, "method": p.method, "line": p.line}
-        for p in c.prerequisites
-    ]
-    doc["dependents"] = [{"id": d, "label": cat.concepts[d].label} for d in sorted(ws.graph.g.predecessors(c.id))]
+    res = _resolution(ws, concept)
+    c = cat.concepts[res.id]
+    detail = concept_detail(ws, c, res)
+    doc = detail.model_dump(mode="json")
+    unlocks = detail.unlocks
+    if fmt is not Format.table:
+        emit([doc], fmt, [*CONCEPT_COLUMNS, *DOC_COLUMNS, "prerequisites", "dependents", "unlocks"], document=doc)
+        return
     for p in doc["inferred_prerequisites"]:
         p["label"] = cat.concepts[p["id"]].label
     for links in doc["relations"].values():
         for link in links:
             link["label"] = cat.concepts[link["id"]].label
-    doc["unlocks"] = unlocks
-    doc["unlisted_prerequisites"] = c.unlisted_prerequisites
-    doc["referenced_by"] = c.referenced_by
-    if fmt in (Format.json, Format.jsonl):
-        emit([doc], fmt, [], document=doc)
-        return
     print(f"{c.label}  [{c.id}]{'  (stub)' if c.stub else ''}")
     print(f"  iri: {doc['iri']}")
     if c.alt_labels:
@@ -242,26 +243,21 @@ def show(
 SEARCH_COLUMNS = ["rank", "id", "label", "layer", "score", "evidence"]
 
 
-def _hit_rows(hits: list[Any]) -> list[dict[str, Any]]:
-    rows = []
-    for rank, h in enumerate(hits, start=1):
-        doc = h.model_dump()
-        doc["rank"] = rank
-        ev = []
-        for arm, e in h.evidence.items():
-            extra = f" '{e.matched_label}'" if e.matched_label else (f" via {e.anchor}" if e.anchor else "")
-            ev.append(f"{arm}#{e.rank}{extra}")
-        doc["evidence_summary"] = " ".join(ev)
-        rows.append(doc)
-    return rows
+def _evidence_summary(hit: Any) -> str:
+    out = []
+    for arm, e in hit.evidence.items():
+        extra = f" '{e.matched_label}'" if e.matched_label else (f" via {e.anchor}" if e.anchor else "")
+        out.append(f"{arm}#{e.rank}{extra}")
+    return " ".join(out)
 
 
-def _emit_hits(hits: list[Any], fmt: Format) -> None:
-    rows = _hit_rows(hits)
+def _emit_hits(query: str, mode: str, hits: list[Any], fmt: Format) -> None:
+    """The same document as HTTP's ``{query, mode, hits}``; jsonl/csv/tsv give one hit per line."""
+    rows = [h.model_dump(mode="json") for h in hits]
     if fmt is Format.table:
-        emit([{**r, "evidence": r["evidence_summary"]} for r in rows], fmt, SEARCH_COLUMNS)
+        emit([{**r, "evidence": _evidence_summary(h)} for r, h in zip(rows, hits, strict=True)], fmt, SEARCH_COLUMNS)
     else:
-        emit([{k: v for k, v in r.items() if k != "evidence_summary"} for r in rows], fmt, SEARCH_COLUMNS)
+        emit(rows, fmt, [*SEARCH_COLUMNS, *DOC_COLUMNS], document={"query": query, "mode": mode, "hits": rows})
 
 
 @app.command()
@@ -289,7 +285,7 @@ def search(
         k=k,  # type: ignore[arg-type]
         filters=SearchFilters(layer=layer, module=module, source=source, stubs=stubs),
     )
-    _emit_hits(hits, fmt)
+    _emit_hits(text, mode, hits, fmt)
 
 
 @app.command()
@@ -308,7 +304,7 @@ def similar(
     ws = _workspace(home)
     c = resolve_concept(ws, concept)
     hits = SearchService(ws).similar(c, k=k, mmr=mmr, diversity=diversity, filters=SearchFilters(stubs=stubs))
-    _emit_hits(hits, fmt)
+    _emit_hits(c.id, "similar", hits, fmt)
 
 
 @app.command(name="eval")
@@ -357,26 +353,22 @@ ConfidenceOpt = Annotated[
     float | None,
     typer.Option("--min-confidence", help="Use inferred prerequisites at or above this confidence (default 0.2)."),
 ]
-GAP_COLUMNS = ["step", "id", "label", "layer", "minutes", "inferred", "why"]
+GAP_COLUMNS = ["step", "id", "label", "layer", "minutes", "via_inferred", "why"]
 
 
 def _emit_plan(plan: Any, fmt: Format) -> None:
-    rows = [
-        {"step": n, **item.model_dump(), "why": " <- ".join(reversed(item.why))}
-        for n, item in enumerate(plan.missing, start=1)
-    ]
+    rows = [item.model_dump(mode="json") for item in plan.missing]
     if fmt is Format.table:
-        for text, cid in plan.resolved.items():
-            message(f"target {text!r} resolved to {cid}")
         for r in rows:
-            r["inferred"] = f"~{r['confidence']:.2f}" if r["inferred"] else ""
+            r["why"] = " <- ".join(reversed(r["why"]))
+            r["via_inferred"] = f"~{r['confidence']:.2f}" if r["via_inferred"] else ""
             r["layer"] = f"{r['layer']}~" if r["layer_inferred"] else r["layer"]
             r["minutes"] = f"{r['minutes']}~" if r["minutes_inferred"] else r["minutes"]
         emit(rows, fmt, GAP_COLUMNS)
         unknown = f" ({plan.unknown_minutes} item(s) without a study time)" if plan.unknown_minutes else ""
         estimated = f", {plan.inferred_minutes} of them estimated" if plan.inferred_minutes else ""
         print(f"{len(plan.missing)} concept(s) missing, {plan.total_minutes} min in total{estimated}{unknown}")
-        if any(i.inferred or i.layer_inferred or i.minutes_inferred for i in plan.missing):
+        if any(i.via_inferred or i.layer_inferred or i.minutes_inferred for i in plan.missing):
             edges = (
                 "edges: asserted only"
                 if plan.asserted_only
@@ -386,7 +378,8 @@ def _emit_plan(plan: Any, fmt: Format) -> None:
         for r in plan.related:
             print(f"related ({r['kind']}, not a prerequisite): {r['label']} [{r['id']}]: {r['why']}")
     else:
-        emit(rows, fmt, GAP_COLUMNS, document=plan.model_dump())
+        extra = [c for c in (*CONCEPT_COLUMNS, *DOC_COLUMNS) if c not in GAP_COLUMNS]
+        emit(rows, fmt, [*GAP_COLUMNS, *extra], document=plan.model_dump(mode="json"))
 
 
 @app.command()
@@ -463,7 +456,8 @@ def next_up(
     finder = GapFinder(ws, asserted_only=asserted_only, min_confidence=min_confidence)
     ready = finder.next_up(finder.known_set(known, known_file, up_to_layer))
     _say_guesses(finder)
-    emit([ws.catalog.concepts[c].document(ws.catalog.iri(c)) for c in ready], fmt, CONCEPT_COLUMNS)
+    rows = [ws.catalog.concepts[c].document(ws.catalog.iri(c)) for c in ready]
+    emit(rows, fmt, CONCEPT_COLUMNS if fmt is Format.table else [*CONCEPT_COLUMNS, *DOC_COLUMNS])
 
 
 @app.command()
@@ -522,15 +516,20 @@ def mcp(home: HomeOpt = None) -> None:
 
 
 def resolve_concept(ws: Any, ref: str) -> Any:
-    """The concept ``ref`` names (retrieval.names: exact, variant, typo, partial, by meaning); a guess is
-    said on stderr before the answer, nothing close enough is an error with suggestions."""
+    """The concept ``ref`` names; see :func:`_resolution`."""
+    return ws.catalog.concepts[_resolution(ws, ref).id]
+
+
+def _resolution(ws: Any, ref: str) -> Any:
+    """How ``ref`` resolves (retrieval.names: exact, variant, typo, partial, by meaning); a guess is said
+    on stderr before the answer, nothing close enough is an error with suggestions."""
     from retrieval.names import NameResolver
     from retrieval.service import SearchService
 
     res = NameResolver(ws.catalog, lambda: SearchService(ws)).resolve(ref)
     if res.guessed:
         message(res.note())
-    return ws.catalog.concepts[res.id]
+    return res
 
 
 @app.command()

@@ -22,7 +22,9 @@ class Format(StrEnum):
 def _cell(value: Any, width: int = 60) -> str:
     if value is None:
         return ""
-    if isinstance(value, list | tuple):
+    if isinstance(value, dict) or (isinstance(value, list | tuple) and any(isinstance(v, dict) for v in value)):
+        value = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    elif isinstance(value, list | tuple):
         value = ", ".join(str(v) for v in value)
     text = str(value).replace("\n", " ")
     return text if len(text) <= width else text[: width - 1] + "…"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -67,39 +69,44 @@ class Concept(BaseModel):
     #: Inferred taxonomy (value = other concept id) by kind: broader, narrower, related, same_topic.
     relations: dict[str, list[InferredFact]] = Field(default_factory=dict)
 
-    def document(self, iri: str) -> dict:
-        """The JSON shape of a concept in every output (CLI, HTTP, MCP; see DESIGN.md).
+    def doc(self, iri: str) -> ConceptDoc:
+        """The one document of a concept that every output renders (CLI, HTTP, MCP, Parquet, GraphML)."""
+        layer, layer_inferred = self.layer_with_flag()
+        minutes, minutes_inferred = self.minutes_with_flag()
+        level, level_inferred = self.level_with_flag()
+        modules, modules_inferred = list(self.modules), False
+        if not modules and "module" in self.inferred:
+            modules, modules_inferred = [str(self.inferred["module"].value)], True
 
-        Asserted fields hold only what sources state; anything inferred sits
-        under ``inferred`` / ``inferred_prerequisites`` with method and confidence.
-        """
-        return {
-            "id": self.id,
-            "iri": iri,
-            "label": self.label,
-            "alt_labels": list(self.alt_labels),
-            "definition": self.definition,
-            "layer": self.layer,
-            "tier": self.tier,
-            "minutes": self.minutes,
-            "level": self.level,
-            "modules": list(self.modules),
-            "premium": self.premium,
-            "sources": [{"source": s.source, "file": s.file, "line": s.line, "title": s.title} for s in self.sources],
-            "stub": self.stub,
-            "inferred": {k: v.model_dump() for k, v in sorted(self.inferred.items())},
-            "inferred_prerequisites": [
-                {"id": f.value, "confidence": f.confidence, "method": f.method, "evidence": f.evidence}
-                for f in self.inferred_prerequisites
-            ],
-            "relations": {
-                kind: [
-                    {"id": f.value, "confidence": f.confidence, "method": f.method, "evidence": f.evidence}
-                    for f in facts
-                ]
-                for kind, facts in sorted(self.relations.items())
-            },
-        }
+        def link(f: InferredFact) -> InferredLink:
+            return InferredLink(id=str(f.value), confidence=f.confidence, method=f.method, evidence=f.evidence)
+
+        return ConceptDoc(
+            id=self.id,
+            iri=iri,
+            label=self.label,
+            alt_labels=list(self.alt_labels),
+            definition=self.definition,
+            layer=layer,
+            layer_inferred=layer_inferred,
+            tier=self.tier,
+            minutes=minutes,
+            minutes_inferred=minutes_inferred,
+            level=level,
+            level_inferred=level_inferred,
+            modules=modules,
+            modules_inferred=modules_inferred,
+            premium=self.premium,
+            stub=self.stub,
+            sources=[SourceCitation(source=s.source, file=s.file, line=s.line, title=s.title) for s in self.sources],
+            inferred={k: v for k, v in sorted(self.inferred.items())},
+            inferred_prerequisites=[link(f) for f in self.inferred_prerequisites],
+            relations={kind: [link(f) for f in facts] for kind, facts in sorted(self.relations.items())},
+        )
+
+    def document(self, iri: str) -> dict:
+        """:meth:`doc` as plain JSON types."""
+        return self.doc(iri).model_dump(mode="json")
 
     def descriptions(self) -> list[tuple[str, SourceRef | None]]:
         """Every distinct description of the concept, the catalog's definition first, with the record
@@ -135,3 +142,63 @@ class Concept(BaseModel):
         if self.minutes is not None or "minutes" not in self.inferred:
             return self.minutes, False
         return int(self.inferred["minutes"].value), True
+
+
+class SourceCitation(BaseModel):
+    """A source record a concept comes from, as outputs cite it."""
+
+    source: str
+    file: str
+    line: int
+    title: str
+
+
+class InferredLink(BaseModel):
+    """An inferred relation to another concept (prerequisite, broader, related, same topic)."""
+
+    id: str
+    confidence: float
+    method: str
+    evidence: str = ""
+
+
+class ConceptDoc(BaseModel):
+    """A concept as every output shows it; one JSON Schema (``ckg schema``, ``/v1/schema/concept``).
+
+    ``layer``, ``minutes``, ``level`` and ``modules`` hold the stated value, else the inferred
+    one; the ``*_inferred`` flag says which, and ``inferred`` gives method, confidence and
+    evidence of each inferred value. Search hits, plan items and context items are this
+    document plus fields of their own.
+    """
+
+    id: str = Field(description="Stable concept id (a slug)")
+    iri: str
+    label: str
+    alt_labels: list[str] = Field(default_factory=list)
+    definition: str | None = None
+    layer: str | None = Field(None, description='Curriculum layer "0A", "0B", "1".."5"')
+    layer_inferred: bool = False
+    tier: int | None = None
+    minutes: int | None = Field(None, description="Study time in minutes")
+    minutes_inferred: bool = False
+    level: str | None = None
+    level_inferred: bool = False
+    modules: list[str] = Field(default_factory=list)
+    modules_inferred: bool = False
+    premium: bool = False
+    stub: bool = Field(False, description="Only referenced by a prerequisite line; no source describes it")
+    sources: list[SourceCitation] = Field(default_factory=list)
+    inferred: dict[str, InferredFact] = Field(default_factory=dict)
+    inferred_prerequisites: list[InferredLink] = Field(default_factory=list)
+    relations: dict[str, list[InferredLink]] = Field(default_factory=dict)
+
+    @classmethod
+    def fields(cls) -> list[str]:
+        return list(cls.model_fields)
+
+    def extended(self, kind: type[_Doc], **extra: object) -> _Doc:
+        """This document as a subclass (a search hit, a plan item...) with its own fields added."""
+        return kind(**dict(self), **extra)
+
+
+_Doc = TypeVar("_Doc", bound=ConceptDoc)

@@ -19,7 +19,7 @@ import networkx as nx
 from pydantic import BaseModel, Field
 
 from ckg.errors import CkgError
-from ingest.concepts import Concept
+from ingest.concepts import Concept, ConceptDoc
 from ingest.records import LAYERS
 from retrieval.tokens import TokenCounter, get_counter
 
@@ -34,16 +34,10 @@ class Citation(BaseModel):
     title: str
 
 
-class ContextItem(BaseModel):
+class ContextItem(ConceptDoc):
+    """A concept document plus its marker, why it is in the pack, what to cite and its token cost."""
+
     marker: str
-    id: str
-    iri: str
-    label: str
-    definition: str | None = None
-    layer: str | None = None
-    layer_inferred: bool = False
-    minutes: int | None = None
-    minutes_inferred: bool = False
     relevance: float
     why: str
     citations: list[Citation]
@@ -202,18 +196,9 @@ class ContextBuilder:
     def _item(self, cand: _Candidate, marker: str) -> ContextItem:
         """One concept as the pack shows it, with the tokens its Markdown block costs."""
         c = cand.concept
-        layer, layer_inf = c.layer_with_flag()
-        minutes, minutes_inf = c.minutes_with_flag()
-        item = ContextItem(
+        item = c.doc(self.cat.iri(c.id)).extended(
+            ContextItem,
             marker=marker,
-            id=c.id,
-            iri=self.cat.iri(c.id),
-            label=c.label,
-            definition=c.definition,
-            layer=layer,
-            layer_inferred=layer_inf,
-            minutes=minutes,
-            minutes_inferred=minutes_inf,
             relevance=cand.relevance,
             why=cand.why,
             citations=self._citations(c),

@@ -22,6 +22,7 @@ import networkx as nx
 from pydantic import BaseModel, Field
 
 from ckg.errors import CkgError
+from ingest.concepts import ConceptDoc
 from ingest.records import LAYERS
 from kg.graph import USE_THRESHOLD
 from retrieval.names import NameResolver, Resolution
@@ -30,21 +31,17 @@ if TYPE_CHECKING:
     from retrieval.service import SearchService
 
 
-class GapItem(BaseModel):
-    id: str
-    label: str
-    layer: str | None = None
-    minutes: int | None = None
-    stub: bool = False
+class GapItem(ConceptDoc):
+    """A concept document plus its place in a plan."""
+
+    step: int
     #: The chain from a target down to this item (target first); asserted links preferred.
     why: list[str]
     needed_by: list[str]
     #: True when the chain in ``why`` uses an inferred edge.
-    inferred: bool = False
+    via_inferred: bool = False
     #: The lowest confidence of an inferred edge on that chain (None when all asserted).
     confidence: float | None = None
-    layer_inferred: bool = False
-    minutes_inferred: bool = False
     #: Concepts the taxonomy calls the same topic, folded into this item.
     same_as: list[str] = Field(default_factory=list)
 
@@ -202,21 +199,14 @@ class GapFinder:
                 for a, b in itertools.pairwise(chain)
                 if self.graph.is_inferred(a, b)
             ]
-            layer, layer_inferred = c.layer_with_flag()
-            minutes, minutes_inferred = c.minutes_with_flag()
             items.append(
-                GapItem(
-                    id=cid,
-                    label=c.label,
-                    layer=layer,
-                    minutes=minutes,
-                    stub=c.stub,
+                c.doc(self.cat.iri(cid)).extended(
+                    GapItem,
+                    step=len(items) + 1,
                     why=chain,
                     needed_by=sorted(set(needed[cid])),
-                    inferred=bool(inferred),
+                    via_inferred=bool(inferred),
                     confidence=min(inferred) if inferred else None,
-                    layer_inferred=layer_inferred,
-                    minutes_inferred=minutes_inferred,
                     same_as=sorted(same_as.get(cid, [])),
                 )
             )

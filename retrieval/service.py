@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from ckg.errors import CkgError, IndexMismatchError
-from ingest.concepts import Concept
+from ingest.concepts import Concept, ConceptDoc
 from kg.catalog import concept_matches
 from retrieval.embed import TEMPLATE_HASH, Embedder, encoder_for_index
 from retrieval.index import REBUILD, VectorIndex, concept_set_hash
@@ -59,14 +59,20 @@ class ArmEvidence(BaseModel):
     anchor: str | None = None
 
 
-class SearchHit(BaseModel):
-    id: str
-    label: str
+class SearchHit(ConceptDoc):
+    """A concept document plus its rank, fused score and the evidence of each arm."""
+
+    rank: int
     score: float
-    layer: str | None = None
-    definition: str | None = None
-    stub: bool = False
     evidence: dict[str, ArmEvidence] = Field(default_factory=dict)
+
+
+class SearchResults(BaseModel):
+    """What a search answers in every interface: the query, the mode and the hits (rank first)."""
+
+    query: str
+    mode: str
+    hits: list[SearchHit]
 
 
 class SearchFilters(BaseModel):
@@ -213,14 +219,8 @@ class SearchService:
             if not filters.accepts(c):
                 continue
             hits.append(
-                SearchHit(
-                    id=cid,
-                    label=c.label,
-                    score=round(fused(evidence[cid]), 6),
-                    layer=c.layer,
-                    definition=c.definition,
-                    stub=c.stub,
-                    evidence=evidence[cid],
+                c.doc(self.catalog.iri(cid)).extended(
+                    SearchHit, rank=len(hits) + 1, score=round(fused(evidence[cid]), 6), evidence=evidence[cid]
                 )
             )
             if len(hits) == k:
@@ -266,13 +266,10 @@ class SearchService:
         for rank, (cid, score) in enumerate(cands[:k], start=1):
             c = self.catalog.concepts[cid]
             out.append(
-                SearchHit(
-                    id=cid,
-                    label=c.label,
+                c.doc(self.catalog.iri(cid)).extended(
+                    SearchHit,
+                    rank=rank,
                     score=round(score, 4),
-                    layer=c.layer,
-                    definition=c.definition,
-                    stub=c.stub,
                     evidence={"dense": ArmEvidence(rank=rank, score=round(score, 4))},
                 )
             )

@@ -24,9 +24,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ckg import __version__
 from ckg.config import Settings
 from ckg.errors import CkgError, ConceptNotFoundError
+from ingest.concepts import ConceptDoc
+from kg.detail import ConceptDetail
 from retrieval.context import MAX_BUDGET, MIN_BUDGET, ContextPack
 from retrieval.gap import GapPlan
-from retrieval.service import SearchHit
+from retrieval.service import SearchResults
 from server.services import Services
 
 log = logging.getLogger("ckg.server")
@@ -41,14 +43,22 @@ PROBLEM = "application/problem+json"
 
 
 class Problem(BaseModel):
+    """RFC 9457 problem details, the body of every error response."""
+
     type: str = "about:blank"
     title: str
     status: int
     detail: str
+    suggestions: list[dict[str, Any]] | None = Field(None, description="404: concepts the reference may have meant")
+    errors: list[dict[str, str]] | None = Field(None, description="422: each invalid parameter")
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": Problem, "content": {PROBLEM: {}}, "description": title}
+    code: {
+        "model": Problem,
+        "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        "description": title,
+    }
     for code, title in (
         (400, "Bad request"),
         (404, "Unknown concept"),
@@ -71,16 +81,13 @@ class Health(BaseModel):
     index: dict[str, Any]
 
 
-class SearchResponse(BaseModel):
-    query: str
-    mode: str
-    hits: list[SearchHit]
+SearchResponse = SearchResults
 
 
 class ConceptList(BaseModel):
     total: int
     offset: int
-    concepts: list[dict[str, Any]]
+    concepts: list[ConceptDoc]
 
 
 class GapRequest(BaseModel):
@@ -192,12 +199,20 @@ def create_app(
         return ConceptList(
             total=len(found),
             offset=offset,
-            concepts=[c.document(cat.iri(c.id)) for c in found[offset : offset + limit]],
+            concepts=[c.doc(cat.iri(c.id)) for c in found[offset : offset + limit]],
         )
 
-    @app.get("/v1/concepts/{concept}", tags=["concepts"])
-    def concept(request: Request, concept: Annotated[str, Path(description="Concept id, IRI or label")]) -> dict:
+    @app.get("/v1/concepts/{concept}", response_model=ConceptDetail, tags=["concepts"])
+    def concept(
+        request: Request, concept: Annotated[str, Path(description="Concept id, IRI, label or text", max_length=500)]
+    ) -> dict:
         return svc(request).concept_detail(concept)
+
+    @app.get("/v1/schema/concept", tags=["meta"])
+    def concept_schema() -> dict[str, Any]:
+        """The JSON Schema of the concept document every output carries (search hits, plan and context
+        items extend it)."""
+        return ConceptDoc.model_json_schema()
 
     @app.post("/v1/gap", response_model=GapPlan, tags=["learning paths"])
     def gap(request: Request, body: GapRequest) -> GapPlan:

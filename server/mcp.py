@@ -10,8 +10,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
+from ckg import __version__
 from ckg.config import Settings
 from ckg.errors import CkgError
+from kg.detail import ConceptDetail
+from retrieval.context import ContextPack
+from retrieval.gap import GapPlan
+from retrieval.service import SearchResults
 
 # Every argument bounded, so a tool call cannot ask for unbounded work (10,000 gap targets) and the
 # input schemas say so (enums and limits an assistant can read).
@@ -47,6 +52,7 @@ def create_server(settings: Settings | None = None) -> Any:
 
     mcp = MCPServer(
         "ckg",
+        version=__version__,
         log_level="WARNING",
         instructions=(
             "A knowledge graph of machine-learning curriculum concepts. Search concepts, read one with its "
@@ -57,31 +63,32 @@ def create_server(settings: Settings | None = None) -> Any:
     )
 
     @mcp.tool()
-    def search_concepts(query: Text, k: Count = 10, mode: Mode = "hybrid") -> dict[str, Any]:
+    def search_concepts(query: Text, k: Count = 10, mode: Mode = "hybrid") -> SearchResults:
         """Find concepts matching a query (words, a question or an acronym). mode: hybrid, dense or lexical."""
         hits = call(lambda: services().search.search(query, mode=mode, k=k))  # type: ignore[arg-type]
-        return {"query": query, "hits": [h.model_dump() for h in hits]}
+        return SearchResults(query=query, mode=mode, hits=hits)
 
     @mcp.tool()
-    def get_concept(concept: Ref) -> dict[str, Any]:
-        """One concept by id, IRI or label: definition, layer, minutes, prerequisites, sources (file and line)."""
-        return call(lambda: services().concept_detail(concept))
+    def get_concept(concept: Ref) -> ConceptDetail:
+        """One concept by id, IRI, label or text: definition, layer, minutes, prerequisites, sources (file and
+        line). A reference that names no concept is resolved (typo, start of a label, meaning) and says so."""
+        return ConceptDetail.model_validate(call(lambda: services().concept_detail(concept)))
 
     @mcp.tool()
-    def find_gaps(targets: Targets, known: Known = None, asserted_only: bool = False) -> dict[str, Any]:
+    def find_gaps(targets: Targets, known: Known = None, asserted_only: bool = False) -> GapPlan:
         """What a learner is missing before the targets (ids, labels or free text), foundations first, with minutes."""
         finder = services().gap_finder(asserted_only)
-        return call(lambda: finder.gap(targets, finder.known_set(known or []))).model_dump()
+        return call(lambda: finder.gap(targets, finder.known_set(known or [])))
 
     @mcp.tool()
-    def learning_path(target: Ref, asserted_only: bool = False) -> dict[str, Any]:
+    def learning_path(target: Ref, asserted_only: bool = False) -> GapPlan:
         """The full ordered learning path from foundations to a target concept."""
-        return call(lambda: services().gap_finder(asserted_only).path(target)).model_dump()
+        return call(lambda: services().gap_finder(asserted_only).path(target))
 
     @mcp.tool()
-    def context_pack(question: Text, budget: Budget = 1500) -> dict[str, Any]:
+    def context_pack(question: Text, budget: Budget = 1500) -> ContextPack:
         """Concepts that answer a question, with citations to source file and line, within a token budget."""
-        return call(lambda: services().context.build(question, budget=budget)).model_dump()
+        return call(lambda: services().context.build(question, budget=budget))
 
     @mcp.tool()
     def sparql_query(query: Sparql, limit: Rows = 200) -> dict[str, Any]:

@@ -38,18 +38,10 @@ class Services:
 
         ``ref`` resolves as in the CLI (retrieval.names); a guess adds ``resolved`` saying what was chosen.
         """
-        cat = self.ws.catalog
+        from kg.detail import concept_detail
+
         res = self.names.resolve(ref)
-        c = cat.concepts[res.id]
-        doc = c.document(cat.iri(c.id))
-        if res.guessed:
-            doc["resolved"] = {**res.model_dump(), "note": res.note()}
-        doc["prerequisites"] = [
-            {"id": p.target, "label": cat.concepts[p.target].label, "file": p.file, "line": p.line}
-            for p in c.prerequisites
-        ]
-        doc["dependents"] = sorted(self.ws.graph.g.predecessors(c.id))
-        return doc
+        return concept_detail(self.ws, self.ws.catalog.concepts[res.id], res).model_dump(mode="json")
 
     def gap_finder(self, asserted_only: bool = False, min_confidence: float | None = None) -> Any:
         from retrieval.gap import GapFinder

@@ -154,8 +154,8 @@ def test_free_text_target(indexed):
     assert ids(asserted) == ["variational-autoencoder"]
     # With inference, the asserted step stays and is not marked; what the VAE is inferred to need is.
     vae = next(i for i in plan.missing if i.id == "variational-autoencoder")
-    assert not vae.inferred and vae.why == ["diffusion-models", "variational-autoencoder"]
+    assert not vae.via_inferred and vae.why == ["diffusion-models", "variational-autoencoder"]
     assert vae.layer_inferred and vae.minutes_inferred  # a wiki concept: no source gives either
     others = [i for i in plan.missing if i.id != "variational-autoencoder"]
-    assert others and all(i.inferred and i.confidence is not None and i.confidence >= 0.1 for i in others)
+    assert others and all(i.via_inferred and i.confidence is not None and i.confidence >= 0.1 for i in others)
     assert ids(plan)[-1] == "variational-autoencoder"  # foundations first, the VAE last

@@ -160,7 +160,7 @@ def test_no_concept_takes_more_than_five_percent_of_inferred_edges(ws):
 # ----------------------------------------------------------------- the outputs
 def test_gap_marks_inferred_items_and_asserted_only_turns_them_off(ws):
     plan = GapFinder(ws).path("BM25")
-    assert plan.missing and all(i.inferred for i in plan.missing)
+    assert plan.missing and all(i.via_inferred for i in plan.missing)
     assert "sparse-retrieval" in {
         i.id for i in plan.missing
     }  # its genus: "BM25 is a sparse retrieval scoring function"
@@ -186,13 +186,15 @@ def test_hand_checked_theory_plans_are_unchanged_with_inference(ws):
         "maximum-likelihood-estimation",
         "fisher-information",
     ]
-    assert plan.total_minutes == 305 and not any(i.inferred for i in plan.missing)
+    assert plan.total_minutes == 305 and not any(i.via_inferred for i in plan.missing)
 
 
 def test_concept_json_keeps_asserted_and_inferred_apart(ws):
     c = ws.catalog.get("BM25")
     doc = c.document(ws.catalog.iri(c.id))
-    assert doc["layer"] is None and doc["minutes"] is None
+    assert c.layer is None and c.minutes is None  # no source states them ...
+    assert doc["layer_inferred"] and doc["minutes_inferred"]  # ... so the document shows the inferred ones, flagged
+    assert (doc["layer"], doc["minutes"]) == (c.inferred["layer"].value, c.inferred["minutes"].value)
     assert set(doc["inferred"]) >= {"layer", "minutes"}
     assert doc["inferred_prerequisites"] and all(p["confidence"] >= 0.05 for p in doc["inferred_prerequisites"])
     assert doc["inferred"]["level"]["value"] in ("beginner", "intermediate", "advanced")

@@ -53,8 +53,10 @@ def test_mcp_tools_over_stdio(indexed):
             out["service"] = await call(
                 "sparql_query", {"query": "SELECT * { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }"}
             )
-            schemas = {t.name: t.input_schema for t in (await client.list_tools()).tools}
-            out["schemas"] = schemas
+            tools = (await client.list_tools()).tools
+            out["schemas"] = {t.name: t.input_schema for t in tools}
+            out["output_schemas"] = {t.name: t.output_schema for t in tools}
+            out["version"] = client.server_info.version if hasattr(client, "server_info") else None
         return out
 
     out = asyncio.run(asyncio.wait_for(session(), timeout=180))
@@ -71,6 +73,16 @@ def test_mcp_tools_over_stdio(indexed):
     assert out["bad_sparql"].is_error and "syntax error" in out["bad_sparql"].content[0].text
     assert out["too_many"].is_error and out["bad_mode"].is_error  # bounded arguments, refused before any work
     assert out["service"].is_error and "SERVICE" in out["service"].content[0].text
+    # Typed outputs: the concept document's fields in each tool's output schema (tests/test_contract.py
+    # checks the values themselves).
+    from ingest.concepts import ConceptDoc
+
+    outputs = out["output_schemas"]
+    hit = outputs["search_concepts"]["$defs"]["SearchHit"]["properties"]
+    assert set(ConceptDoc.fields()) <= set(hit) and {"rank", "score", "evidence"} <= set(hit)
+    assert set(ConceptDoc.fields()) <= set(outputs["get_concept"]["properties"])
+    assert set(ConceptDoc.fields()) <= set(outputs["find_gaps"]["$defs"]["GapItem"]["properties"])
+    assert set(ConceptDoc.fields()) <= set(outputs["context_pack"]["$defs"]["ContextItem"]["properties"])
     search = out["schemas"]["search_concepts"]["properties"]
     assert search["mode"]["enum"] == ["hybrid", "dense", "lexical"] and search["k"]["maximum"] == 100
     assert out["schemas"]["find_gaps"]["properties"]["targets"]["maxItems"] == 20
