@@ -466,16 +466,23 @@ def context(
     budget: Annotated[int, typer.Option(help="Token budget for the pack (100-32000).")] = 1500,
     k: Annotated[int, typer.Option("-k", help="Search hits to start from (1-50).")] = 8,
     home: HomeOpt = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="markdown | json")] = "markdown",
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="markdown | json | jsonl | csv | tsv | table (items)")
+    ] = "markdown",
 ) -> None:
     """A cited context pack for RAG: concepts, relations, reading order, [C1] markers, file:line sources."""
     from retrieval.context import ContextBuilder
 
-    if fmt not in ("markdown", "json"):
-        raise typer.BadParameter("format must be markdown or json")
+    if fmt not in ("markdown", *(f.value for f in Format)):
+        raise typer.BadParameter("format must be markdown, json, jsonl, csv, tsv or table")
     pack = ContextBuilder(_workspace(home)).build(question, budget=budget, k=k)
-    if fmt == "json":
-        print(pack.model_dump_json(indent=2))
+    if fmt != "markdown":
+        rows = [i.model_dump(mode="json") for i in pack.items]
+        columns = ["marker", "id", "label", "layer", "relevance", "tokens", "why"]
+        extra = [c for c in (*CONCEPT_COLUMNS, *DOC_COLUMNS, "citations") if c not in columns]
+        emit(
+            rows, Format(fmt), columns if fmt == "table" else [*columns, *extra], document=pack.model_dump(mode="json")
+        )
     else:
         print(pack.markdown, end="")
         message(
@@ -605,7 +612,12 @@ def validate(home: HomeOpt = None, fmt: FormatOpt = Format.table) -> None:
 
 @app.command()
 def export(
-    fmt: Annotated[str, typer.Option("--format", "-f", help="turtle | nquads | jsonld | parquet | graphml")] = "turtle",
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format", "-f", help="turtle (merged graph) | trig | nquads | jsonld (whole dataset) | parquet | graphml"
+        ),
+    ] = "turtle",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File (or directory for parquet).")] = None,
     home: HomeOpt = None,
 ) -> None:
@@ -622,14 +634,14 @@ def export(
         write_graphml(ws.catalog, target)
         message(f"wrote {target}")
     elif fmt in RDF_FORMATS:
-        data = serialize_rdf(ws.settings.dataset_path.read_bytes(), fmt)
+        data = serialize_rdf(ws.settings.dataset_path.read_bytes(), fmt, ws.base_iri)
         if output is None:
             sys.stdout.buffer.write(data)
         else:
             write_bytes(output, data)
             message(f"wrote {output}")
     else:
-        raise typer.BadParameter(f"unknown export format {fmt!r}; use turtle, nquads, jsonld, parquet or graphml")
+        raise typer.BadParameter(f"unknown export format {fmt!r}; use turtle, trig, nquads, jsonld, parquet or graphml")
 
 
 if __name__ == "__main__":

@@ -30,8 +30,13 @@ def _cell(value: Any, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+#: Never shortened in a table: what a user copies into the next command.
+WHOLE = frozenset({"id", "iri", "marker"})
+
+
 def table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
-    cells = [[_cell(r.get(c)) for c in columns] for r in rows]
+    """Aligned columns; long text is shortened with "…", identifiers never are."""
+    cells = [[_cell(r.get(c), 10**9 if c in WHOLE else 60) for c in columns] for r in rows]
     widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))

@@ -4,10 +4,11 @@ Parquet schema (documented in README):
 
 ``concepts.parquet``: id (string), iri, label, alt_labels (list<string>),
 definition, layer (string, e.g. "0A"), tier (int32), minutes (int32), level,
-modules (list<string>), premium (bool), stub (bool), sources (list<string>,
-"file:line"); layer, minutes and level are the stated value or else the
-inferred one, with ``layer_inferred``, ``minutes_inferred``, ``level_inferred``
-(bool) saying which.
+modules (list<string>), premium (bool), stub (bool), sources
+(list<struct<source, file, line, title>>): the flat fields of the concept
+document (``ingest.concepts.ConceptDoc``); layer, minutes, level and modules are
+the stated value or else the inferred one, with ``layer_inferred``,
+``minutes_inferred``, ``level_inferred``, ``modules_inferred`` saying which.
 
 ``edges.parquet``: source (string id), target (string id), slug, method, line
 (int32), inferred (bool), confidence (float64), evidence (string): stated and
@@ -17,39 +18,22 @@ inferred prerequisite edges, source requires target.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from kg.catalog import Catalog
 
-RDF_FORMATS = {"turtle": "trig", "nquads": "nquads", "jsonld": "json-ld", "trig": "trig"}
+#: ``turtle`` is the merged graph (one description per concept) as Turtle; ``trig``, ``nquads`` and
+#: ``jsonld`` hold the whole dataset with its named graphs.
+RDF_FORMATS = {"turtle": "turtle", "trig": "trig", "nquads": "nquads", "jsonld": "json-ld"}
 
 
 def concept_rows(catalog: Catalog) -> list[dict]:
-    rows = []
-    for c in sorted(catalog.concepts.values(), key=lambda c: c.id):
-        layer, layer_inferred = c.layer_with_flag()
-        minutes, minutes_inferred = c.minutes_with_flag()
-        level, level_inferred = c.level_with_flag()
-        rows.append(
-            {
-                "id": c.id,
-                "iri": catalog.iri(c.id),
-                "label": c.label,
-                "alt_labels": list(c.alt_labels),
-                "definition": c.definition,
-                "layer": layer,
-                "layer_inferred": layer_inferred,
-                "tier": c.tier,
-                "minutes": minutes,
-                "minutes_inferred": minutes_inferred,
-                "level": level,
-                "level_inferred": level_inferred,
-                "modules": list(c.modules),
-                "premium": c.premium,
-                "stub": c.stub,
-                "sources": [f"{s.file}:{s.line}" for s in c.sources],
-            }
-        )
-    return rows
+    """The concept document's flat fields (everything but the nested inferred provenance), one row per concept."""
+    nested = {"inferred", "inferred_prerequisites", "relations"}
+    return [
+        {k: v for k, v in c.document(catalog.iri(c.id)).items() if k not in nested}
+        for c in sorted(catalog.concepts.values(), key=lambda c: c.id)
+    ]
 
 
 def edge_rows(catalog: Catalog) -> list[dict]:
@@ -93,9 +77,22 @@ def write_parquet(catalog: Catalog, directory: Path) -> list[Path]:
                 ("level", pa.string()),
                 ("level_inferred", pa.bool_()),
                 ("modules", pa.list_(pa.string())),
+                ("modules_inferred", pa.bool_()),
                 ("premium", pa.bool_()),
                 ("stub", pa.bool_()),
-                ("sources", pa.list_(pa.string())),
+                (
+                    "sources",
+                    pa.list_(
+                        pa.struct(
+                            [
+                                ("source", pa.string()),
+                                ("file", pa.string()),
+                                ("line", pa.int32()),
+                                ("title", pa.string()),
+                            ]
+                        )
+                    ),
+                ),
             ]
         ),
     )
@@ -131,19 +128,46 @@ def to_rdflib(nquads: bytes):
     return ds
 
 
-def serialize_rdf(nquads: bytes, fmt: str) -> bytes:
-    """Serialise the dataset (all named graphs) as Turtle-family TriG, N-Quads or JSON-LD."""
+def serialize_rdf(nquads: bytes, fmt: str, base_iri: str | None = None) -> bytes:
+    """The dataset as TriG, N-Quads or JSON-LD, or (``turtle``) its merged graph as Turtle; with the
+    ``ckg:`` and standard prefixes, and prefixes for the build's own IRIs when ``base_iri`` is given."""
     if fmt == "nquads":
         return nquads
     ds = to_rdflib(nquads)
-    out = ds.serialize(format=RDF_FORMATS[fmt])
+    _bind_prefixes(ds, base_iri)
+    if fmt == "turtle":
+        from rdflib import Graph
+
+        merged = next((g for g in ds.graphs() if str(g.identifier).endswith("/graph/merged")), None)
+        graph = Graph(namespace_manager=ds.namespace_manager)
+        if merged is not None:
+            for triple in merged:
+                graph.add(triple)
+        out = graph.serialize(format="turtle")
+    else:
+        out = ds.serialize(format=RDF_FORMATS[fmt])
     return out.encode("utf-8") if isinstance(out, str) else out
 
 
+def _bind_prefixes(ds: Any, base_iri: str | None) -> None:
+    from rdflib.namespace import DCTERMS, OWL, PROV, RDFS, SDO, SKOS, XSD
+
+    from ontology.namespace import CKG_IRI
+
+    ds.bind("ckg", CKG_IRI, replace=True)
+    for name, ns in (("skos", SKOS), ("prov", PROV), ("dcterms", DCTERMS), ("schema", SDO), ("rdfs", RDFS),
+                     ("xsd", XSD), ("owl", OWL)):  # fmt: skip
+        ds.bind(name, ns, replace=True)
+    if base_iri:
+        for name in ("concept", "record", "graph", "layer", "group", "module", "source", "path", "link"):
+            ds.bind(name, f"{base_iri}{name}/", replace=True)
+
+
 def write_graphml(catalog: Catalog, path: Path) -> None:
-    """GraphML of concepts and prerequisite edges. Edge direction: ``source -> target`` means source
-    *requires* target (the direction of ``ckg:requires``); the mermaid/dot pictures draw the same edges
-    the other way, prerequisite first. Inferred edges carry ``inferred``, ``confidence`` and ``evidence``."""
+    """GraphML of concepts and prerequisite edges, drawn as the mermaid/dot pictures draw them:
+    ``source -> target`` means source is a prerequisite *of* target (learn source first; the reverse
+    of ``ckg:requires``). Nodes carry the concept document's scalar fields (unknown values absent, not
+    0) and ``sources`` as "file:line; ..."; inferred edges carry ``inferred``, ``confidence``, ``evidence``."""
     import networkx as nx
 
     from ckg.atomic import write_bytes
@@ -155,12 +179,14 @@ def write_graphml(catalog: Catalog, path: Path) -> None:
             for k in ("label", "layer_inferred", "minutes_inferred", "level_inferred", "stub")
             if row[k] is not None
         }
-        attrs |= {k: row[k] for k in ("layer", "minutes", "level") if row[k] is not None}  # unknown stays absent
+        attrs |= {k: row[k] for k in ("layer", "minutes", "level", "tier") if row[k] is not None}  # unknown: absent
+        attrs |= {"iri": row["iri"], "premium": row["premium"], "modules": "; ".join(row["modules"])}
+        attrs["sources"] = "; ".join(f"{s['file']}:{s['line']}" for s in row["sources"])
         g.add_node(row["id"], **attrs)
     for e in edge_rows(catalog):
         g.add_edge(
+            e["target"],  # the prerequisite first, as in the pictures
             e["source"],
-            e["target"],
             method=e["method"] or "",
             slug=e["slug"] or "",
             inferred=e["inferred"],

@@ -144,10 +144,17 @@ def test_inferred_edges_and_values_reach_parquet_and_graphml(indexed, tmp_path):
     concepts = {r["id"]: r for r in pq.read_table(ws.settings.home / "concepts.parquet").to_pylist()}
     bm25 = concepts["bm25"]
     assert bm25["layer"] and bm25["layer_inferred"] and bm25["level_inferred"] and bm25["minutes_inferred"]
+    assert [s["file"] for s in bm25["sources"]] == ["topic-wiki.txt", "working-notes.txt"]
+    assert all(isinstance(s["line"], int) for s in bm25["sources"])
     assert concepts["vc-dimension"]["layer"] == "2" and not concepts["vc-dimension"]["layer_inferred"]
     write_graphml(ws.catalog, tmp_path / "g.graphml")
     g = nx.read_graphml(tmp_path / "g.graphml")
-    assert g.has_edge("vc-dimension", "concentration-inequalities")  # source requires target
+    # drawn as the pictures: the prerequisite first (vc-dimension requires concentration-inequalities)
+    assert g.has_edge("concentration-inequalities", "vc-dimension") and not g.has_edge(
+        "vc-dimension", "concentration-inequalities"
+    )
+    vc = g.nodes["vc-dimension"]
+    assert vc["iri"].endswith("/concept/vc-dimension") and vc["sources"].startswith("theory-library.txt:")
     e = next((a, b, d) for a, b, d in g.edges(data=True) if d["inferred"])
     assert e[2]["evidence"] and e[2]["confidence"] < 1
     assert "minutes" not in g.nodes["graph-neural-networks"]  # a stub's unknown minutes are absent, not 0

@@ -117,15 +117,24 @@ def test_cycle_detection_on_synthetic_graph():
     assert g.longest_chains() == [] and g.redundant_edges() == []
 
 
-@pytest.mark.parametrize("fmt", ["turtle", "nquads", "jsonld"])
+def test_turtle_export_is_the_merged_graph_with_the_ckg_prefix(workspace):
+    nq = workspace.settings.dataset_path.read_bytes()
+    data = serialize_rdf(nq, "turtle", workspace.base_iri)
+    assert b"@prefix ckg: <https://w3id.org/ckg/vocab#> ." in data and b"ns1:" not in data
+    assert b"@prefix concept: <https://ckg.example.org/concept/> ." in data
+    merged = to_rdflib(nq).graph(URIRef("https://ckg.example.org/graph/merged"))
+    assert isomorphic(merged, Graph().parse(data=data, format="turtle"))
+
+
+@pytest.mark.parametrize("fmt", ["trig", "nquads", "jsonld"])
 def test_export_round_trip_is_isomorphic(workspace, fmt):
     nq = workspace.settings.dataset_path.read_bytes()
     original = to_rdflib(nq)
-    data = serialize_rdf(nq, fmt)
+    data = serialize_rdf(nq, fmt, workspace.base_iri)
     from rdflib import Dataset
 
     again = Dataset()
-    again.parse(data=data, format={"turtle": "trig", "nquads": "nquads", "jsonld": "json-ld"}[fmt])
+    again.parse(data=data, format={"trig": "trig", "nquads": "nquads", "jsonld": "json-ld"}[fmt])
     names = {str(c.identifier) for c in original.graphs()} - {"urn:x-rdflib:default"}
     assert names == {str(c.identifier) for c in again.graphs()} - {"urn:x-rdflib:default"}
     for name in names:
@@ -232,7 +241,9 @@ def test_parquet_export(workspace, tmp_path):
     assert ids == sorted(ids)
     vc = concepts.to_pylist()[ids.index("vc-dimension")]
     assert (vc["layer"], vc["tier"], vc["minutes"], vc["stub"]) == ("2", 1, 75, False)
-    assert vc["sources"] == ["theory-library.txt:481"]
+    assert vc["sources"] == [
+        {"source": "theory-library", "file": "theory-library.txt", "line": 481, "title": "VC Dimension"}
+    ]
     assert set(edges.column("method").to_pylist()) >= {"normalized", "stub", "prefix"}
 
 
