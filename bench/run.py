@@ -73,6 +73,10 @@ def main() -> None:
                 "A real uvicorn server in the bench process; 8 httpx clients, 40 requests each, after a warm-up.",
             )
         )
+        print("load with an abusive query, kill -9 of ingest …", file=sys.stderr)
+        from bench import hardening
+
+        sections.append(hardening.section(settings.home))
         print("inference quality …", file=sys.stderr)
         from bench import inference
 

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from kg.catalog import Catalog
 
 #: Auto-pick a misspelt label from this rapidfuzz ratio (0-100) ...
-TYPO = 88.0
+TYPO = 85.0
 #: ... when the runner-up (another concept) is at least this much lower.
 TYPO_MARGIN = 3.0
 #: Free text resolves to the best search hit only from this cosine.

@@ -124,8 +124,11 @@ def test_cli_search_and_similar(indexed):
     home = str(indexed[0].settings.home)
     result = CliRunner().invoke(app, ["search", "GQA", "--home", home, "-f", "json", "-k", "3"])
     assert result.exit_code == 0, result.output
-    rows = json.loads(result.stdout)
+    doc = json.loads(result.stdout)
+    assert (doc["query"], doc["mode"]) == ("GQA", "hybrid")
+    rows = doc["hits"]
     assert rows[0]["id"] == "grouped-query-attention" and rows[0]["evidence"]["lexical"]["rank"] == 1
+    assert [r["rank"] for r in rows] == [1, 2, 3]
     result = CliRunner().invoke(app, ["similar", "kv cache", "--home", home, "-k", "3"])
     assert result.exit_code == 0 and "kv-cache" not in result.stdout.split("\n")[2]
     # A concept argument that matches no label falls back to the best semantic match.

@@ -54,7 +54,7 @@ def test_similar_and_concepts(client):
     assert c["id"] == "fisher-information" and c["layer"] == "0B" and c["minutes"] == 55
     assert [p["id"] for p in c["prerequisites"]] == ["maximum-likelihood-estimation"]
     assert c["prerequisites"][0]["file"] == "theory-library.txt"
-    assert "cramer-rao-bound" in c["dependents"]
+    assert {"id": "cramer-rao-bound", "label": "Cramér-Rao Bound"} in c["dependents"]
     assert {"id", "iri", "label", "alt_labels", "definition", "layer", "tier", "minutes", "level", "modules"} <= set(c)
     listing = client.get("/v1/concepts", params={"layer": "0B", "limit": 5}).json()
     assert listing["total"] == 18 and len(listing["concepts"]) == 5
