@@ -197,8 +197,11 @@ class ConceptDoc(BaseModel):
         return list(cls.model_fields)
 
     def extended(self, kind: type[_Doc], **extra: object) -> _Doc:
-        """This document as a subclass (a search hit, a plan item...) with its own fields added."""
-        return kind(**dict(self), **extra)
+        """This document as a subclass (a search hit, a plan item...) with its own fields added.
+
+        Not validated again: the document already is, and ``extra`` comes from ckg's own code (a search
+        builds ten of these per query; validating them cost more than the search)."""
+        return kind.model_construct(**dict(self), **extra)
 
 
 _Doc = TypeVar("_Doc", bound=ConceptDoc)

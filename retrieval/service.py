@@ -99,6 +99,7 @@ class SearchService:
     ) -> None:
         self.ws = workspace
         self.fusion = fusion
+        self._docs: dict[str, ConceptDoc] = {}
         self._model = model
         self._encoder = encoder or workspace.settings.encoder
 
@@ -139,6 +140,13 @@ class SearchService:
             except (ValueError, OSError, KeyError) as exc:
                 raise IndexMismatchError(f"index/{LexicalIndex.FILE} cannot be read ({exc}); {REBUILD}") from None
         return LexicalIndex(concepts)
+
+    def doc(self, cid: str) -> ConceptDoc:
+        """A concept's document, built once per process (the catalog does not change under a service)."""
+        cached = self._docs.get(cid)
+        if cached is None:
+            cached = self._docs[cid] = self.catalog.concepts[cid].doc(self.catalog.iri(cid))
+        return cached
 
     # ---------------------------------------------------------------- arms
     def dense(self, query: str, k: int) -> list[tuple[str, float, str | None]]:
@@ -190,13 +198,13 @@ class SearchService:
         pinned: list[str] = []
         if mode in ("hybrid", "dense"):
             for rank, (cid, score, origin) in enumerate(self.dense(query, pool), start=1):
-                evidence.setdefault(cid, {})["dense"] = ArmEvidence(
+                evidence.setdefault(cid, {})["dense"] = ArmEvidence.model_construct(
                     rank=rank, score=round(score, 4), matched_text=origin
                 )
         if mode in ("hybrid", "lexical"):
             for rank, hit in enumerate(self.lexical.search(query, pool), start=1):
                 score = hit.score if hit.matched is None else 1e6
-                evidence.setdefault(hit.id, {})["lexical"] = ArmEvidence(
+                evidence.setdefault(hit.id, {})["lexical"] = ArmEvidence.model_construct(
                     rank=rank, score=round(score, 4), matched_label=hit.matched
                 )
                 if hit.matched is not None:
@@ -211,16 +219,18 @@ class SearchService:
             # they found (a prerequisite of the top hit must not outrank an exact match).
             for rank, (cid, anchor) in enumerate(self._graph_arm(anchors), start=1):
                 if cid not in evidence:
-                    evidence[cid] = {"graph": ArmEvidence(rank=rank, score=0.0, anchor=anchor)}
-        ranked = sorted(evidence, key=lambda c: (c not in pinned, -fused(evidence[c]), c))
+                    evidence[cid] = {"graph": ArmEvidence.model_construct(rank=rank, score=0.0, anchor=anchor)}
+        scores = {cid: fused(ev) for cid, ev in evidence.items()}
+        first = set(pinned)
+        ranked = sorted(evidence, key=lambda c: (c not in first, -scores[c], c))
         hits: list[SearchHit] = []
         for cid in ranked:
             c = self.catalog.concepts[cid]
             if not filters.accepts(c):
                 continue
             hits.append(
-                c.doc(self.catalog.iri(cid)).extended(
-                    SearchHit, rank=len(hits) + 1, score=round(fused(evidence[cid]), 6), evidence=evidence[cid]
+                self.doc(cid).extended(
+                    SearchHit, rank=len(hits) + 1, score=round(scores[cid], 6), evidence=evidence[cid]
                 )
             )
             if len(hits) == k:
@@ -264,9 +274,8 @@ class SearchService:
             cands = [cands[i] for i in chosen]
         out = []
         for rank, (cid, score) in enumerate(cands[:k], start=1):
-            c = self.catalog.concepts[cid]
             out.append(
-                c.doc(self.catalog.iri(cid)).extended(
+                self.doc(cid).extended(
                     SearchHit,
                     rank=rank,
                     score=round(score, 4),
