@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ckg.atomic import write_text
 from ckg.config import Settings
 from kg.catalog import Catalog
 from retrieval.embed import TEMPLATE_HASH, Embedder, EmbeddingCache, concept_texts, get_embedder
@@ -39,21 +41,28 @@ class BuiltIndex:
     embed: Callable[[list[str]], np.ndarray]
 
 
+#: Beside the index: where each row's text comes from, so queries need not re-derive the texts.
+ORIGINS = "origins.json"
+
+
 def corpus(catalog: Catalog) -> tuple[list[str], list[str]]:
     """Row ids and embedding texts in id order, the order of the index: each concept's own text
     (:func:`concept_text`) first, then its other sources' descriptions (:func:`concept_texts`)."""
-    ids: list[str] = []
-    texts: list[str] = []
-    for cid in sorted(catalog.concepts):
-        for text, _ in concept_texts(catalog.concepts[cid]):
-            ids.append(cid)
-            texts.append(text)
+    ids, texts, _ = rows(catalog)
     return ids, texts
 
 
-def text_origins(catalog: Catalog) -> list[str | None]:
-    """Where each row of :func:`corpus` comes from (``file:line``; None for a concept's own text)."""
-    return [origin for cid in sorted(catalog.concepts) for _, origin in concept_texts(catalog.concepts[cid])]
+def rows(catalog: Catalog) -> tuple[list[str], list[str], list[str | None]]:
+    """:func:`corpus` plus where each row comes from (``file:line``; None for a concept's own text)."""
+    ids: list[str] = []
+    texts: list[str] = []
+    origins: list[str | None] = []
+    for cid in sorted(catalog.concepts):
+        for text, origin in concept_texts(catalog.concepts[cid]):
+            ids.append(cid)
+            texts.append(text)
+            origins.append(origin)
+    return ids, texts, origins
 
 
 def build_index(
@@ -66,7 +75,7 @@ def build_index(
 ) -> BuiltIndex:
     start = time.perf_counter()
     embedder = get_embedder(model or settings.model, encoder=settings.encoder, cache_dir=settings.cache_dir)
-    ids, texts = corpus(catalog)
+    ids, texts, origins = rows(catalog)
     cache = EmbeddingCache(settings.embedding_cache_path)
     vectors, encoded = cache.embed(embedder, texts)
     cache.save()
@@ -81,6 +90,7 @@ def build_index(
         hnsw_threshold=hnsw_threshold,
     )
     index.save(directory)
+    write_text(directory / ORIGINS, json.dumps(origins))
     from ckg.atomic import write_bytes
     from retrieval.lexical import LexicalIndex
 

@@ -19,8 +19,7 @@ from ckg.errors import CkgError, IndexMismatchError
 from ingest.concepts import Concept, ConceptDoc
 from kg.catalog import concept_matches
 from retrieval.embed import TEMPLATE_HASH, Embedder, encoder_for_index
-from retrieval.index import REBUILD, VectorIndex, concept_set_hash
-from retrieval.indexer import corpus
+from retrieval.index import REBUILD, VectorIndex
 from retrieval.lexical import LexicalIndex
 
 Mode = Literal["hybrid", "dense", "lexical"]
@@ -113,19 +112,22 @@ class SearchService:
 
     @cached_property
     def index(self) -> VectorIndex:
-        ids, texts = corpus(self.catalog)
-        requested = self._model.name if isinstance(self._model, Embedder) else self._model
+        """The build's index, refused if it does not belong to this catalog or model.
+
+        Every index file is checked against the build's digests; the build wrote the index from
+        this catalog, so the texts need not be re-derived and hashed again here (~130 ms of a cold
+        query): the index must hold exactly the catalog's concepts, with the model asked for.
+        """
         import json
 
+        requested = self._model.name if isinstance(self._model, Embedder) else self._model
         manifest = json.loads(self.ws.verified("index/manifest.json").read_text("utf-8"))
         for name in VectorIndex.files(manifest):
             self.ws.verified(f"index/{name}")
-        return VectorIndex.load(
-            self.ws.settings.index_dir,
-            model=requested,
-            concept_hash=concept_set_hash(ids, texts),
-            template_hash=TEMPLATE_HASH,
-        )
+        index = VectorIndex.load(self.ws.settings.index_dir, model=requested, template_hash=TEMPLATE_HASH)
+        if index.first_rows.keys() != self.catalog.concepts.keys():
+            raise IndexMismatchError(f"the index does not hold this graph's concepts; {REBUILD}")
+        return index
 
     @cached_property
     def lexical(self) -> LexicalIndex:
@@ -156,9 +158,14 @@ class SearchService:
 
     @cached_property
     def _origins(self) -> list[str | None]:
-        from retrieval.indexer import text_origins
+        """Where each index row's text comes from (``file:line``; None for a concept's own text)."""
+        import json
 
-        return text_origins(self.catalog)
+        from retrieval.indexer import ORIGINS, rows
+
+        if (self.ws.settings.index_dir / ORIGINS).exists():
+            return json.loads(self.ws.verified(f"index/{ORIGINS}").read_text("utf-8"))
+        return rows(self.catalog)[2]
 
     @cached_property
     def _neighbours(self) -> dict[str, set[str]]:

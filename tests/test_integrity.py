@@ -64,7 +64,7 @@ def test_a_missing_report_names_the_file(workspace, copy_of):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["index/vectors.npy", "index/ids.json", "index/manifest.json"])
+@pytest.mark.parametrize("name", ["index/vectors.npy", "index/ids.json", "index/manifest.json", "index/origins.json"])
 def test_a_damaged_index_file_is_refused(indexed, copy_of, name):
     from retrieval.service import SearchService
 
