@@ -74,7 +74,7 @@ def test_a_damaged_index_file_is_refused(indexed, copy_of, name):
     data[len(data) // 2] ^= 0xFF  # one flipped bit-pattern in the middle
     path.write_bytes(bytes(data))
     with pytest.raises(BuildDamagedError, match=name.replace(".", r"\.")):
-        _ = SearchService(ws).index
+        SearchService(ws).search("attention", mode="dense", k=1)
 
 
 def test_old_builds_without_file_hashes_still_open(workspace, copy_of):
