@@ -63,16 +63,6 @@ def main() -> None:
                 "The same queries over the same dataset; rdflib's engine in-process.",
             )
         )
-        print("HTTP under load …", file=sys.stderr)
-        from bench import serving
-
-        sections.append(
-            table(
-                "HTTP API under concurrent load (loopback)",
-                serving.concurrent(settings),
-                "A real uvicorn server in the bench process; 8 httpx clients, 40 requests each, after a warm-up.",
-            )
-        )
         print("load with an abusive query, kill -9 of ingest …", file=sys.stderr)
         from bench import hardening
 
