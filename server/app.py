@@ -125,6 +125,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if not hasattr(app.state, "services"):
             app.state.services = Services(settings or Settings())
+            app.state.services.context  # noqa: B018  (a server warms everything before its first request)
         yield
 
     app = FastAPI(

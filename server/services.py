@@ -5,6 +5,7 @@ Kept apart from ``server.app`` so that the MCP server does not import FastAPI.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 from ckg.config import Settings
@@ -15,17 +16,22 @@ class Services:
 
     def __init__(self, settings: Settings) -> None:
         from kg.workspace import Workspace
-        from retrieval.context import ContextBuilder
         from retrieval.service import SearchService
 
         self.settings = settings
         self.ws = Workspace(settings)
         self.search = SearchService(self.ws)
-        # Touch everything once so the first request pays nothing.
+        # Touch what search needs once, so the first search pays nothing. The context builder (and the
+        # graph library it imports) is made on first use: an MCP session's first call is usually a search.
         self.search.index  # noqa: B018
         self.search.lexical  # noqa: B018
         self.search.embedder.encode(["warm up"])
-        self.context = ContextBuilder(self.ws, self.search)
+
+    @cached_property
+    def context(self) -> Any:
+        from retrieval.context import ContextBuilder
+
+        return ContextBuilder(self.ws, self.search)
 
     @property
     def names(self) -> Any:
