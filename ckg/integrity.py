@@ -13,11 +13,27 @@ REBUILD_HINT = "the build is damaged or was edited: run `ckg ingest` to rebuild 
 UNCHECKED = frozenset({"build.json", ".ckg-build"})
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
+def _update(h: Any, path: Path) -> None:
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    _update(h, path)
+    return h.hexdigest()
+
+
+def combined_sha256(directory: Path, names: tuple[str, ...], *, skip_missing: bool = False) -> str:
+    """One sha256 over several files of ``directory``, each led by its name (a model's weights and config)."""
+    h = hashlib.sha256()
+    for name in names:
+        path = directory / name
+        if skip_missing and not path.exists():
+            continue
+        h.update(name.encode() + b"\0")
+        _update(h, path)
     return h.hexdigest()
 
 

@@ -47,7 +47,7 @@ def main() -> None:
     except SystemExit as exc:
         if isinstance(exc.code, str):
             message(exc.code)
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        code = _status(exc)
     except CkgError as exc:
         message(f"error: {exc}")
         code = 1
@@ -109,7 +109,7 @@ def _render_help(key: str) -> int:
         try:
             app(prog_name="ckg")
         except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            code = _status(exc)
     text = buf.getvalue()
     sys.stdout.write(text)
     if code == 0 and text:
@@ -130,6 +130,11 @@ def _store_help(key: str, text: str) -> None:
         write_text(path, json.dumps(entries))
     except (OSError, ValueError):
         pass  # a read-only install: help is rendered each time
+
+
+def _status(exc: SystemExit) -> int:
+    """The exit status a SystemExit stands for (None is 0, a message is 1)."""
+    return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
 
 
 def _exit(code: int) -> None:

@@ -194,6 +194,11 @@ def _load(name: str, encoder: str, cache_dir: Path | None) -> Embedder:
         return SentenceTransformerEmbedder(name)
 
 
+def _check_encoder(encoder: str) -> None:
+    if encoder not in ENCODERS:
+        raise ModelError(f"unknown encoder {encoder!r}; choose one of {', '.join(ENCODERS)}")
+
+
 def get_embedder(
     model: str | Embedder | None = None, *, encoder: str = "torch", cache_dir: Path | None = None
 ) -> Embedder:
@@ -205,8 +210,7 @@ def get_embedder(
     """
     if isinstance(model, Embedder):
         return model
-    if encoder not in ENCODERS:
-        raise ModelError(f"unknown encoder {encoder!r}; choose one of {', '.join(ENCODERS)}")
+    _check_encoder(encoder)
     name = model or os.environ.get("CKG_MODEL") or DEFAULT_MODEL
     name = DEFAULT_MODEL if name.casefold() in _ALIASES else name
     return _load(name, encoder, cache_dir)
@@ -227,8 +231,7 @@ def encoder_for_index(
 
     if isinstance(model, Embedder):
         return model
-    if encoder not in ENCODERS:
-        raise ModelError(f"unknown encoder {encoder!r}; choose one of {', '.join(ENCODERS)}")
+    _check_encoder(encoder)
     name = model or manifest["model"]
     recorded = manifest.get("encoder") or {"kind": "torch"}
     if recorded.get("kind") not in ("onnx", "torch"):

@@ -19,7 +19,6 @@ match (see ``retrieval.service``).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ckg.errors import ModelError
+from ckg.integrity import combined_sha256
 from ckg.progress import counted, stage
 from retrieval.embed import Embedder
 
@@ -67,26 +67,12 @@ PROBES = (
 
 def source_digest(model_dir: Path) -> str:
     """sha256 over the files that decide the vectors (weights, tokenizer, pooling)."""
-    h = hashlib.sha256()
-    for name in SOURCE_FILES:
-        path = model_dir / name
-        if path.exists():
-            h.update(name.encode() + b"\0")
-            with path.open("rb") as f:
-                for chunk in iter(lambda f=f: f.read(1 << 20), b""):
-                    h.update(chunk)
-    return h.hexdigest()
+    return combined_sha256(model_dir, SOURCE_FILES, skip_missing=True)
 
 
 def _files_digest(directory: Path) -> str:
     """sha256 over the graph and its external weights (both decide the vectors)."""
-    h = hashlib.sha256()
-    for name in MODEL_FILES:
-        h.update(name.encode() + b"\0")
-        with (directory / name).open("rb") as f:
-            for chunk in iter(lambda f=f: f.read(1 << 20), b""):
-                h.update(chunk)
-    return h.hexdigest()
+    return combined_sha256(directory, MODEL_FILES)
 
 
 def export_dir(cache_dir: Path, model_name: str, digest: str) -> Path:
