@@ -7,24 +7,25 @@ selects one graph.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
 from ckg import errors
 from ckg.errors import BuildMissingError, CkgError, QueryError, QueryTimeoutError
 from kg import query_guard
-from ontology.namespace import CKG_IRI
+from ontology.iri import CKG_IRI
 
-#: Memory a user query may allocate beyond what the process already has, in its own worker process.
+if TYPE_CHECKING:
+    from kg.sandbox import Sandbox
+
+#: Memory a user query may allocate beyond what the sandbox's helper already holds.
 QUERY_MEMORY = 2 * 1024**3
 #: Most results the SPARQL protocol endpoint returns in one response; more is an error that says how to page.
 ROW_CAP = 100_000
@@ -108,10 +109,19 @@ class QueryResult:
 
 
 class GraphStore:
-    """The dataset in an in-memory Oxigraph store."""
+    """The dataset in an in-memory Oxigraph store, for ckg's own queries; users' queries go to a sandbox.
 
-    def __init__(self, store: ox.Store) -> None:
-        self.store = store
+    Loaded lazily from ``path``: a process that only runs users' queries (``ckg sparql``) never loads
+    the store itself, the sandbox's helper does.
+    """
+
+    def __init__(self, store: ox.Store | None = None, *, path: Path | None = None) -> None:
+        if store is None and path is None:
+            raise ValueError("GraphStore needs a store or the path of an N-Quads dataset")
+        self._store = store
+        self.path = path
+        self._lock = threading.Lock()
+        self._sandbox: Sandbox | None = None
 
     @classmethod
     def from_quads(cls, quads: list[ox.Quad]) -> GraphStore:
@@ -123,12 +133,45 @@ class GraphStore:
     def load(cls, path: Path) -> GraphStore:
         if not path.exists():
             raise BuildMissingError(f"no dataset at {path}; run `ckg ingest` first")
-        store = ox.Store()
-        store.bulk_load(path=str(path), format=ox.RdfFormat.N_QUADS)
-        return cls(store)
+        return cls(path=path)
+
+    @property
+    def store(self) -> ox.Store:
+        with self._lock:
+            if self._store is None:
+                assert self.path is not None
+                store = ox.Store()
+                store.bulk_load(path=str(self.path), format=ox.RdfFormat.N_QUADS)
+                self._store = store
+            return self._store
 
     def __len__(self) -> int:
         return len(self.store)
+
+    def close(self) -> None:
+        """Stop the sandbox's helper process, if one was started."""
+        if self._sandbox is not None:
+            self._sandbox.close()
+
+    def sandbox(self) -> Sandbox:
+        """The helper process that evaluates users' queries over this dataset (started on first use)."""
+        from kg.sandbox import Sandbox
+
+        with self._lock:
+            if self._sandbox is None:
+                path = self.path
+                if path is None:  # built in memory (tests, benchmarks): the helper loads a dump of it
+                    import shutil
+                    import tempfile
+                    import weakref
+
+                    tmp = tempfile.mkdtemp(prefix="ckg-dataset-")
+                    weakref.finalize(self, shutil.rmtree, tmp, ignore_errors=True)
+                    path = Path(tmp) / "dataset.nq"
+                    assert self._store is not None
+                    self._store.dump(str(path), format=ox.RdfFormat.N_QUADS)
+                self._sandbox = Sandbox(path)
+            return self._sandbox
 
     def query(
         self,
@@ -141,22 +184,22 @@ class GraphStore:
     ) -> QueryResult:
         """Run a read-only query; raise :class:`QueryError` with the parser's position on bad syntax.
 
-        ``isolated`` (for queries users write): evaluate in a worker process that is killed at the time
-        limit and bounded in memory, so a runaway query ends for real and a crash ends only the worker.
+        ``isolated`` (for queries users write): evaluate in the sandbox (:mod:`kg.sandbox`), in a child
+        process that is killed at the time limit and bounded in memory, so a runaway query ends for
+        real and a crash ends only that child.
         """
-        subs = {ox.Variable(k): v for k, v in (substitutions or {}).items()}
         start = time.perf_counter()
         if isolated:
             query_guard.check(sparql)
-
-            def work() -> bytes:
-                res = self.store.query(
-                    sparql, prefixes=PREFIXES, use_default_graph_as_union=True, substitutions=subs or None
-                )
-                return _result_bytes(_materialise(res, limit, float("inf")))
-
-            result = _result_from_bytes(_in_worker(work, timeout))
+            request = {
+                "op": "query",
+                "sparql": sparql,
+                "limit": limit,
+                "substitutions": {k: term_json(v) for k, v in (substitutions or {}).items()},
+            }
+            result = _result_from_bytes(self.sandbox().run(request, timeout, memory=QUERY_MEMORY))
         else:
+            subs = {ox.Variable(k): v for k, v in (substitutions or {}).items()}
             result = self._run(
                 sparql, timeout, lambda res, deadline: _materialise(res, limit, deadline), substitutions=subs or None
             )
@@ -172,46 +215,32 @@ class GraphStore:
         default_graphs: list[str] | None = None,
         named_graphs: list[str] | None = None,
     ) -> tuple[str, bytes]:
-        """Run a query in a worker process and serialise its results whole, for the SPARQL protocol endpoint.
+        """Run a user's query in the sandbox and serialise its results whole, for the SPARQL protocol endpoint.
 
-        ``choose(kind)`` gets "select", "ask" or "graph" once the query has run
-        and returns the pyoxigraph format to write (it may raise to refuse); it runs
-        in the worker, so the caller gets the kind back with the body.
+        ``choose(kind)`` gives the pyoxigraph format to write a result of kind "select", "ask" or
+        "graph" in (it may raise to refuse, e.g. :class:`NotAcceptableError`); it is asked for all
+        three here, since the kind is known only once the query has run in the sandbox.
         More than :data:`ROW_CAP` results is an error that says how to page.
         Without ``default_graphs`` the default graph is the union of all graphs.
         """
-        extra: dict[str, Any] = {}
-        if default_graphs:
-            extra["default_graph"] = [_graph_iri(g) for g in default_graphs]
-        if named_graphs:
-            extra["named_graphs"] = [_graph_iri(g) for g in named_graphs]
-
+        for iri in (default_graphs or []) + (named_graphs or []):
+            _graph_iri(iri)
         query_guard.check(sparql)
-        union = not default_graphs
-
-        def work() -> bytes:
-            def run() -> Any:
-                return self.store.query(sparql, prefixes=PREFIXES, use_default_graph_as_union=union, **extra)
-
-            res = run()
-            kind = (
-                "ask"
-                if isinstance(res, ox.QueryBoolean)
-                else "select"
-                if isinstance(res, ox.QuerySolutions)
-                else "graph"
-            )
-            fmt = choose(kind)
-            if kind != "ask":
-                for count, _ in enumerate(res, start=1):
-                    if count > ROW_CAP:
-                        raise QueryError(
-                            f"the result has more than {ROW_CAP:,} rows; add LIMIT and OFFSET to page through it"
-                        )
-                res = run()  # counted by consuming it: run again to write it
-            return kind.encode("ascii") + b"\n" + (res.serialize(format=fmt) or b"")
-
-        kind, _, body = _in_worker(work, timeout).partition(b"\n")
+        formats: dict[str, Any] = {}
+        for kind in ("select", "ask", "graph"):
+            try:
+                formats[kind] = {"media": choose(kind).media_type}
+            except CkgError as exc:
+                formats[kind] = {"error": {"type": type(exc).__name__, "message": str(exc)}}
+        request = {
+            "op": "serialize",
+            "sparql": sparql,
+            "formats": formats,
+            "default_graphs": default_graphs or [],
+            "named_graphs": named_graphs or [],
+            "row_cap": ROW_CAP,
+        }
+        kind, _, body = self.sandbox().run(request, timeout, memory=QUERY_MEMORY).partition(b"\n")
         return kind.decode("ascii"), body
 
     def _run(self, sparql: str, timeout: float, consume: Callable[[Any, float], Any], **options: Any) -> Any:
@@ -221,10 +250,11 @@ class GraphStore:
         done = threading.Event()
         deadline = time.monotonic() + timeout
         union = "default_graph" not in options
+        store = self.store
 
         def work() -> None:
             try:
-                res = self.store.query(sparql, prefixes=PREFIXES, use_default_graph_as_union=union, **options)
+                res = store.query(sparql, prefixes=PREFIXES, use_default_graph_as_union=union, **options)
                 box["result"] = consume(res, deadline)
             except BaseException as exc:
                 # Drop the traceback: its frames hold pyoxigraph results, which must die on this thread.
@@ -236,96 +266,52 @@ class GraphStore:
         if not done.wait(timeout):
             raise QueryTimeoutError(f"query ran longer than {timeout:g} s and was abandoned; add LIMIT or narrow it")
         if "error" in box:
-            raise _as_ckg_error(box["error"]) from None
+            raise as_ckg_error(box["error"]) from None
         return box["result"]
 
 
-def _as_ckg_error(exc: BaseException) -> CkgError:
+def as_ckg_error(exc: BaseException) -> CkgError:
+    """An engine exception as the ckg error a caller can act on (syntax errors keep the parser's position)."""
     if isinstance(exc, SyntaxError):
         return QueryError(f"SPARQL syntax error: {exc}")
     if isinstance(exc, CkgError):
         return exc
+    if isinstance(exc, MemoryError):
+        return QueryError(f"query stopped: it needed more memory than it may use ({exc}); narrow it")
     return QueryError(f"query failed: {exc}")
 
 
-def _in_worker(work: Callable[[], bytes], timeout: float) -> bytes:
-    """``work()`` in a forked worker process: killed at ``timeout``, bounded by :data:`QUERY_MEMORY`.
+def evaluate_request(store: ox.Store, request: dict[str, Any]) -> bytes:
+    """A user's query, as :class:`GraphStore` sent it, evaluated in a sandbox child (see :mod:`kg.sandbox`)."""
+    sparql = request["sparql"]
+    if request["op"] == "query":
+        subs = {ox.Variable(k): _term(v) for k, v in request["substitutions"].items()}
+        res = store.query(sparql, prefixes=PREFIXES, use_default_graph_as_union=True, substitutions=subs or None)
+        return _result_bytes(_materialise(res, int(request["limit"]), float("inf")))
+    extra: dict[str, Any] = {}
+    if request["default_graphs"]:
+        extra["default_graph"] = [_graph_iri(g) for g in request["default_graphs"]]
+    if request["named_graphs"]:
+        extra["named_graphs"] = [_graph_iri(g) for g in request["named_graphs"]]
+    union = not request["default_graphs"]
 
-    A thread cannot be stopped, so a query that outran its limit used to keep computing (and growing)
-    after the 408; a process is killed and its memory returned. Fork shares the loaded store copy-on-write,
-    so starting a worker costs milliseconds, not a reload. A bare ``os.fork`` (not ``multiprocessing``,
-    whose child start-up closes ``sys.stdin`` and deadlocks when another thread is reading it, as the MCP
-    server's is) and ``os._exit``: the child runs the query, writes its answer to a pipe and ends.
-    Errors come back by name and message.
-    """
-    import select
-    import signal
+    def run() -> Any:
+        return store.query(sparql, prefixes=PREFIXES, use_default_graph_as_union=union, **extra)
 
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the worker
-        try:
-            os.close(read_fd)
-            # The engine reports a failed allocation on stderr before it aborts; the parent says it better.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, 2)
-            try:
-                _bound_memory(QUERY_MEMORY)
-                payload = b"ok" + work()
-            except BaseException as exc:  # everything goes back to the parent, by name
-                err = _as_ckg_error(exc)
-                payload = b"er" + json.dumps({"type": type(err).__name__, "message": str(err)}).encode("utf-8")
-            view = memoryview(payload)
-            while view:
-                view = view[os.write(write_fd, view) :]
-        finally:
-            os._exit(0)
-    os.close(write_fd)
-    chunks: list[bytes] = []
-    deadline = time.monotonic() + timeout
-    finished = False
-    try:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise QueryTimeoutError(f"query ran longer than {timeout:g} s and was stopped; add LIMIT or narrow it")
-            ready, _, _ = select.select([read_fd], [], [], left)
-            if ready:
-                chunk = os.read(read_fd, 1 << 20)
-                if not chunk:
-                    finished = True
-                    break
-                chunks.append(chunk)
-    finally:
-        os.close(read_fd)
-        if not finished:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-    data = b"".join(chunks)
-    if data[:2] == b"ok":
-        return data[2:]
-    if data[:2] != b"er":
-        raise QueryError(
-            f"query stopped: it needed more than {QUERY_MEMORY // 1024**2:,} MiB or crashed the engine; narrow it"
-        )
-    err = json.loads(data[2:])
-    cls = getattr(errors, err["type"], None)
-    if isinstance(cls, type) and issubclass(cls, CkgError) and cls is not errors.SourceError:
-        raise cls(err["message"])
-    raise QueryError(err["message"])
-
-
-def _bound_memory(extra: int) -> None:
-    import resource
-
-    with open("/proc/self/statm") as fh:
-        size = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    limit = size + extra
-    if hard != resource.RLIM_INFINITY:
-        limit = min(limit, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    res = run()
+    kind = "ask" if isinstance(res, ox.QueryBoolean) else "select" if isinstance(res, ox.QuerySolutions) else "graph"
+    choice = request["formats"][kind]
+    if "error" in choice:
+        cls = getattr(errors, choice["error"]["type"], QueryError)
+        raise cls(choice["error"]["message"])
+    fmt = (ox.RdfFormat if kind == "graph" else ox.QueryResultsFormat).from_media_type(choice["media"])
+    if kind != "ask":
+        cap = int(request["row_cap"])
+        for count, _ in enumerate(res, start=1):
+            if count > cap:
+                raise QueryError(f"the result has more than {cap:,} rows; add LIMIT and OFFSET to page through it")
+        res = run()  # counted by consuming it: run again to write it
+    return kind.encode("ascii") + b"\n" + (res.serialize(format=fmt) or b"")
 
 
 def _result_bytes(result: QueryResult) -> bytes:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from rdflib import Namespace, URIRef
 from rdflib.namespace import DefinedNamespace
 
-CKG_IRI = "https://w3id.org/ckg/vocab#"
+from ontology.iri import CKG_IRI
 
 
 class CKG(DefinedNamespace):

@@ -123,10 +123,14 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if not hasattr(app.state, "services"):
+        owned = not hasattr(app.state, "services")
+        if owned:
             app.state.services = Services(settings or Settings())
             app.state.services.context  # noqa: B018  (a server warms everything before its first request)
+        app.state.services.ws.store.sandbox().start()  # the SPARQL helper, so the first query pays nothing
         yield
+        if owned:
+            app.state.services.ws.store.close()
 
     app = FastAPI(
         title="ckg",

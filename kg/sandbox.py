@@ -1,0 +1,276 @@
+"""Users' SPARQL runs in processes forked from a single-threaded helper, never from the serving process.
+
+Why not fork the server itself: it runs threads (uvicorn's pool, onnxruntime, BLAS, the MCP stdin
+reader). ``fork`` copies only the calling thread, with every lock the others held at that instant; a
+child that needs one waits forever, and a library's fork handler can stall the parent too. One such
+hang stopped a CI run for 80 minutes. The helper (``python -m cli.query_helper DATASET SOCKET``, which calls :func:`serve`) loads its own
+copy of the store, starts no threads and forks one child per query: the child shares the store
+copy-on-write (a fork costs milliseconds, not a reload), runs under a memory and a CPU-time limit, and
+is killed when the caller's time limit passes. An out-of-memory abort or an engine crash ends only
+that child. The helper ends when its parent does (it watches its stdin pipe).
+
+Wire format on the helper's Unix socket, one connection per query: the caller sends a 4-byte length
+and a JSON request; the child answers with its pid (4 bytes, so the caller can kill it), then ``ok`` +
+result bytes or ``er`` + a JSON error, then closes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ckg import errors
+from ckg.errors import CkgError, QueryError, QueryTimeoutError
+
+#: How long the helper may take to load the dataset before the first query gives up on it.
+START_TIMEOUT_S = 300.0
+_HEADER = struct.Struct("!I")
+
+
+class Sandbox:
+    """A helper process that evaluates user queries over one N-Quads dataset; started on first use."""
+
+    def __init__(self, dataset: Path) -> None:
+        self.dataset = dataset
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._dir: str | None = None
+        self._finalizer: weakref.finalize | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The helper's pid, or None before the first query."""
+        return self._proc.pid if self._proc is not None else None
+
+    def run(self, request: dict[str, Any], timeout: float, *, memory: int) -> bytes:
+        """Evaluate ``request`` in a fresh child; its answer bytes, or the error it raised, re-raised here."""
+        deadline = time.monotonic() + timeout
+        frame = json.dumps({**request, "memory": memory, "cpu_s": int(timeout) + 2}).encode("utf-8")
+        sock = self._connect()
+        pid = 0
+        done = False
+        try:
+            sock.sendall(_HEADER.pack(len(frame)) + frame)
+            pid = _HEADER.unpack(_recv_exact(sock, _HEADER.size, deadline, timeout))[0]
+            chunks: list[bytes] = []
+            while True:
+                sock.settimeout(_left(deadline, timeout))
+                try:
+                    chunk = sock.recv(1 << 20)
+                except TimeoutError:
+                    raise _timeout(timeout) from None
+                if not chunk:
+                    done = True
+                    break
+                chunks.append(chunk)
+        finally:
+            sock.close()
+            if pid and not done:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        return _answer(b"".join(chunks), memory)
+
+    def start(self) -> None:
+        """Start the helper now (a server does, so its first query does not wait for the dataset load)."""
+        with self._lock:
+            if self._proc is None or self._proc.poll() is not None:
+                self._start()
+
+    def close(self) -> None:
+        """Stop the helper (queries in flight end with it) and remove its socket."""
+        with self._lock:
+            if self._finalizer is not None:
+                self._finalizer()
+            self._proc = self._dir = self._finalizer = None
+
+    # ---------------------------------------------------------------- helper lifecycle
+    def _connect(self) -> socket.socket:
+        for attempt in (1, 2):
+            self.start()
+            with self._lock:
+                assert self._dir is not None
+                path = os.path.join(self._dir, "q.sock")
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.connect(path)
+                return sock
+            except OSError:
+                sock.close()
+                if attempt == 2:
+                    raise
+                with self._lock:  # the helper died between the check and the connect: start a new one
+                    if self._proc is not None:
+                        self._proc.kill()
+        raise AssertionError("unreachable")
+
+    def _start(self) -> None:
+        if self._finalizer is not None:
+            self._finalizer()
+        tmp = tempfile.mkdtemp(prefix="ckg-sandbox-")
+        log = open(os.path.join(tmp, "helper.log"), "wb")  # noqa: SIM115 - the helper owns it
+        root = str(Path(__file__).resolve().parent.parent)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cli.query_helper", str(self.dataset), os.path.join(tmp, "q.sock")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            env=env,
+            close_fds=True,
+        )
+        log.close()
+        self._finalizer = weakref.finalize(self, _stop, proc, tmp)
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], START_TIMEOUT_S)
+        line = proc.stdout.readline() if ready else b""
+        if line.strip() != b"ready":
+            with contextlib.suppress(OSError):
+                detail = Path(tmp, "helper.log").read_text(errors="replace").strip().splitlines()[-1:]
+            self._finalizer()
+            self._finalizer = None
+            raise QueryError(
+                f"the query helper for {self.dataset} did not start: {' '.join(detail) or 'no message'}; "
+                "run `ckg validate`, or `ckg ingest` to rebuild"
+            )
+        self._proc, self._dir = proc, tmp
+
+
+def _stop(proc: subprocess.Popen[bytes], tmp: str) -> None:
+    with contextlib.suppress(OSError):
+        if proc.stdin is not None:
+            proc.stdin.close()  # the helper exits on EOF
+    try:
+        proc.wait(timeout=2)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    with contextlib.suppress(OSError):
+        if proc.stdout is not None:
+            proc.stdout.close()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _left(deadline: float, timeout: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise _timeout(timeout)
+    return left
+
+
+def _timeout(timeout: float) -> QueryTimeoutError:
+    return QueryTimeoutError(f"query ran longer than {timeout:g} s and was stopped; add LIMIT or narrow it")
+
+
+def _recv_exact(sock: socket.socket, n: int, deadline: float, timeout: float) -> bytes:
+    buf = b""
+    while len(buf) < n:
+        sock.settimeout(_left(deadline, timeout))
+        try:
+            chunk = sock.recv(n - len(buf))
+        except TimeoutError:
+            raise _timeout(timeout) from None
+        if not chunk:
+            raise QueryError("the query helper closed the connection before answering; try again")
+        buf += chunk
+    return buf
+
+
+def _answer(data: bytes, memory: int) -> bytes:
+    """The child's answer bytes, or its error re-raised as the same ckg exception."""
+    if data[:2] == b"ok":
+        return data[2:]
+    if data[:2] != b"er":
+        raise QueryError(
+            f"query stopped: it needed more than {memory // 1024**2:,} MiB or crashed the engine; narrow it"
+        )
+    err = json.loads(data[2:])
+    cls = getattr(errors, err["type"], None)
+    if isinstance(cls, type) and issubclass(cls, CkgError) and cls is not errors.SourceError:
+        raise cls(err["message"])
+    raise QueryError(err["message"])
+
+
+# -------------------------------------------------------------------- the helper side
+def _bound(memory: int, cpu_s: int) -> None:
+    """Address space: what the process has plus ``memory``; CPU time: ``cpu_s`` (a backstop to the kill)."""
+    import resource
+
+    with open("/proc/self/statm") as fh:
+        size = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = size + memory if hard == resource.RLIM_INFINITY else min(size + memory, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    _soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_s if hard == resource.RLIM_INFINITY else min(cpu_s, hard), hard))
+
+
+def _serve_one(conn: socket.socket, evaluate: Callable[[dict[str, Any]], bytes]) -> None:
+    """In a forked child: announce the pid, read the request, bound the process, answer."""
+    conn.sendall(_HEADER.pack(os.getpid()))
+    size = _HEADER.unpack(_read(conn, _HEADER.size))[0]
+    request = json.loads(_read(conn, size))
+    try:
+        _bound(int(request["memory"]), int(request["cpu_s"]))
+        payload = b"ok" + evaluate(request)
+    except BaseException as exc:  # everything goes back to the caller, by name
+        from kg.store import as_ckg_error
+
+        err = as_ckg_error(exc)
+        payload = b"er" + json.dumps({"type": type(err).__name__, "message": str(err)}).encode("utf-8")
+    conn.sendall(payload)
+
+
+def _read(conn: socket.socket, n: int) -> bytes:
+    buf = b""
+    while len(buf) < n:
+        chunk = conn.recv(n - len(buf))
+        if not chunk:
+            raise EOFError("caller went away")
+        buf += chunk
+    return buf
+
+
+def serve(dataset: str, path: str, announce: Callable[[], None]) -> None:
+    """The helper: load the dataset, listen on ``path``, ``announce()`` readiness, fork a child per
+    connection, return when stdin closes (the parent is gone)."""
+    import pyoxigraph as ox
+
+    from kg.store import evaluate_request
+
+    store = ox.Store()
+    store.bulk_load(path=dataset, format=ox.RdfFormat.N_QUADS)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(128)
+    announce()
+    while True:
+        ready, _, _ = select.select([listener, sys.stdin], [], [])
+        if sys.stdin in ready and not os.read(sys.stdin.fileno(), 1 << 10):
+            return
+        if listener in ready:
+            conn, _ = listener.accept()
+            if os.fork() == 0:
+                try:
+                    listener.close()
+                    devnull = os.open(os.devnull, os.O_WRONLY)
+                    os.dup2(devnull, 2)  # the engine's own abort message; the caller words it better
+                    _serve_one(conn, lambda request: evaluate_request(store, request))
+                finally:
+                    os._exit(0)
+            conn.close()
