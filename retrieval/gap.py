@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field
 from ckg.errors import CkgError
 from ingest.concepts import ConceptDoc
 from ingest.records import LAYERS
-from kg.graph import USE_THRESHOLD
+from kg.graph import PLAN_SUPPORT, USE_THRESHOLD
 from retrieval.names import NameResolver, Resolution
 
 if TYPE_CHECKING:
@@ -172,7 +172,7 @@ class GapFinder:
                 covered |= self.graph.prerequisites(k)
         needed: dict[str, list[str]] = {}
         for t in ids:
-            for p in self.graph.prerequisites(t):
+            for p in self._reach(t):
                 if p not in covered:
                     needed.setdefault(p, []).append(t)
         # One topic, one item: of two concepts the taxonomy calls the same topic, keep the one listed first
@@ -227,6 +227,14 @@ class GapFinder:
 
     def _same_topic(self, cid: str) -> list[str]:
         return [str(f.value) for f in self.cat.concepts[cid].relations.get("same_topic", [])]
+
+    def _reach(self, target: str) -> set[str]:
+        """The prerequisites a plan for ``target`` lists: all it transitively requires through stated
+        edges, and what inferred chains support at :data:`PLAN_SUPPORT` or better (see
+        :meth:`PrereqGraph.support`), so weak guesses do not compound into foundations of everything."""
+        if self.min_confidence is None:
+            return self.graph.prerequisites(target)
+        return {n for n, s in self.graph.support(target).items() if s >= PLAN_SUPPORT}
 
     def _chains(self, target: str) -> dict[str, list[str]]:
         """Cheapest chain from ``target`` to each prerequisite; an inferred hop costs more than an asserted one."""

@@ -325,3 +325,73 @@ def test_incremental_order_falls_back_on_a_cyclic_asserted_graph():
     dag = Acyclic(nx.DiGraph([("a", "b"), ("b", "a"), ("c", "d"), ("e", "e2")]))
     assert dag.pos is None
     assert dag.add("d", "e") and not dag.add("e", "c") and not dag.add("b", "a")
+
+
+# ------------------------------------------------------- layers and plan support
+def _voted(cid: str, layer: str) -> inf.InferredValue:
+    return inf.InferredValue(cid, "layer", layer, 0.5, "neighbour-vote", "nearest: …")
+
+
+def test_a_voted_layer_is_lowered_to_fit_a_stated_layer_that_requires_it():
+    """Feature Importance (stated L2) requires Random Forest, which rests on Decision Tree: their votes
+    (L3, L4, from look-alike interpretability topics) move down to L2, so the edges between them fit."""
+    from kg.inference.values import consistent_layers
+
+    concepts = {
+        "fi": Concept(id="fi", label="Feature Importance", definition="x", layer="2"),
+        "rf": Concept(id="rf", label="Random Forest", definition="x"),
+        "dt": Concept(id="dt", label="Decision Tree", definition="x"),
+        "prob": Concept(id="prob", label="Probability", definition="x", layer="1"),
+    }
+    graph = nx.DiGraph([("fi", "rf"), ("rf", "dt"), ("dt", "prob")])
+    out = {v.concept: v for v in consistent_layers(concepts, [_voted("rf", "3"), _voted("dt", "4")], graph)}
+    assert (out["rf"].value, out["dt"].value) == ("2", "2")
+    assert "moved to fit the layers of what requires it" in out["dt"].evidence
+    # and up: a voted layer below a prerequisite's rises to it (at most one above the deepest)
+    out = {v.concept: v for v in consistent_layers(concepts, [_voted("rf", "0A"), _voted("dt", "0A")], graph)}
+    assert (out["rf"].value, out["dt"].value) == ("1", "1")
+
+
+def test_a_concept_s_own_words_survive_the_depth_estimate(ws):
+    """"A random forest is an ensemble of decision trees": both named concepts are direct prerequisites,
+    although the neighbour vote estimates both deeper than Random Forest."""
+    rf = ws.catalog.concepts["random-forest"]
+    direct = {str(f.value): f for f in rf.inferred_prerequisites}
+    assert {"ensemble-methods", "decision-tree"} <= set(direct)
+    assert "mention" in direct["decision-tree"].method
+    plan = {i.id for i in GapFinder(ws).path("Random Forest").missing}
+    assert {"ensemble-methods", "decision-tree"} <= plan
+
+
+def test_support_is_the_best_product_of_confidences():
+    from kg.graph import PrereqGraph
+
+    g = PrereqGraph(
+        [
+            ("t", "a", {"inferred": True, "confidence": 0.5}),
+            ("a", "b", {"inferred": True, "confidence": 0.5}),
+            ("t", "b", {"inferred": True, "confidence": 0.2}),
+            ("b", "c", {"inferred": False, "confidence": None}),
+            ("c", "d", {"inferred": True, "confidence": 0.1}),
+        ],
+        {},
+    )
+    assert g.support("t") == {"a": 0.5, "b": 0.25, "c": 0.25, "d": 0.025}
+
+
+def test_plans_drop_weakly_supported_chains_but_never_stated_ones(ws):
+    from kg.graph import PLAN_SUPPORT
+
+    finder = GapFinder(ws)
+    pruned = 0
+    for target in ("random-forest", "t-sne", "graph-convolutional-network", "confusion-matrix", "react"):
+        support = finder.graph.support(target)
+        plan = {i.id for i in finder.path(target).missing}
+        assert plan == {n for n, s in support.items() if s >= PLAN_SUPPORT}
+        assert plan <= finder.graph.prerequisites(target)
+        pruned += len(finder.graph.prerequisites(target) - plan)
+    assert pruned > 0  # weak chains exist and are cut
+    # Stated chains count 1: a theory topic's plan is its whole stated closure.
+    stated = GapFinder(ws, asserted_only=True)
+    for target in ("Cramér-Rao Bound", "Double Descent"):
+        assert {i.id for i in finder.path(target).missing} >= {i.id for i in stated.path(target).missing}

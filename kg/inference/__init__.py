@@ -76,6 +76,8 @@ MAX_TRAIN = 3000  # concepts whose candidates train the edge model
 #: stated layer are estimates (:func:`~kg.inference.values.layer_depths`).
 LAYER_TOLERANCE = 0.25
 STUB_CONFIDENCE = 0.9  # a stub requires what its own slug names
+#: Candidate kinds that come from the concept's own words, which estimated depths do not overrule.
+TEXTUAL = frozenset({"genus", "mention"})
 
 
 @dataclass(frozen=True)
@@ -194,8 +196,8 @@ def infer(
             if p < store_threshold or len(chosen) >= max_edges:
                 note((cid, cand.target), f"score {p:.3f}" if p < store_threshold else f"cap {max_edges}, score {p:.3f}")
                 continue
-            # The genus is more general by definition: estimated depths do not overrule the sentence.
-            if (_too_deep(depth, cid, cand.target) and "genus" not in cand.why) or cand.target in covered:
+            # The concept's own text names it (or its genus): estimated depths do not overrule the sentence.
+            if (_too_deep(depth, cid, cand.target) and not TEXTUAL & cand.why.keys()) or cand.target in covered:
                 # a deeper layer (stated or first estimate), or reached through a better candidate already
                 note((cid, cand.target), "deeper layer" if cand.target not in covered else "covered")
                 continue
@@ -239,6 +241,10 @@ def infer(
     # ones won): drop it; layers stay consistent, since fewer prerequisites only loosen them.
     final = dict(layers) | {v.concept: str(v.value) for v in values if v.prop == "layer"}
     kept = [e for e in accepted if not _deeper(final, e.source, e.target)]
+    if trace is not None:
+        for e in accepted:
+            if _deeper(final, e.source, e.target):
+                trace[(e.source, e.target)] = f"layer L{final.get(e.target)} deeper than L{final.get(e.source)}"
     skipped_layer = len(accepted) - len(kept)
     accepted = kept
     values = sorted(values + infer_levels(concepts, values), key=lambda v: (v.concept, v.prop))

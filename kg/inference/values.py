@@ -2,10 +2,10 @@
 
 A first estimate is a similarity-weighted vote of the nearest concepts that
 have the value (:func:`infer_values`). Layers then have to agree with the
-prerequisite graph: a concept sits at or above each of its prerequisites
-(:func:`consistent_layers`), so a layer voted from look-alike neighbours
-("k-Nearest Neighbors" near the retrieval topics of layer 4) is raised to its
-prerequisites' layer and lowered to what its stated dependents allow.
+prerequisite graph (:func:`consistent_layers`): a voted layer is lowered to
+what the stated layers requiring it allow, then raised to its prerequisites'
+layer ("k-Nearest Neighbors", near the retrieval topics of layer 4, rests on
+layer-0 topics).
 Levels (beginner / intermediate / advanced), stated only by the concept
 library, follow from the layer.
 """
@@ -53,35 +53,41 @@ def consistent_layers(
 ) -> list[InferredValue]:
     """Inferred layers that agree with ``graph`` (the edges plans use, asserted + inferred).
 
-    A concept sits at or above each prerequisite and, when it has any, at most
-    one layer above the deepest (what it builds on says how advanced it is
-    better than what it resembles: "k-Nearest Neighbors" resembles layer-4
-    topics but rests on layer-0 ones), and never below a topic whose stated
-    layer says it requires it; where the two disagree the stated layer wins
-    and the caller drops the inferred edges that no longer fit. Prerequisites
-    are settled first, so one pass settles the whole DAG.
+    Stated layers are facts; voted ones are guesses from look-alike text, so the graph corrects them in
+    two passes, dependents first, then prerequisites:
+
+    1. *down*: a concept sits at or below every stated layer that (directly or through concepts without
+       one) requires it. "Feature Importance" (stated L2) requires Random Forest, which rests on Decision
+       Tree: both sit at L2 or below, whatever their neighbours voted (Decision Tree resembles the L4
+       interpretability topics).
+    2. *up*: a concept sits at or above each prerequisite and, when it has any, at most one layer above
+       the deepest (what it builds on says how advanced it is better than what it resembles:
+       "k-Nearest Neighbors" resembles layer-4 topics but rests on layer-0 ones), never above the bound
+       of pass 1. Where a stated prerequisite is deeper than that bound the stated layers win and the
+       caller drops the inferred edges that no longer fit.
     """
     voted = {v.concept: v for v in values if v.prop == "layer"}
-    layer: dict[str, int] = {cid: LAYER_ORDER[c.layer] for cid, c in concepts.items() if c.layer in LAYER_ORDER}
+    stated = {cid: LAYER_ORDER[c.layer] for cid, c in concepts.items() if c.layer in LAYER_ORDER}
+    top = len(LAYERS) - 1
+    order = list(nx.lexicographical_topological_sort(graph))  # a -> b (a requires b): a comes first
+    cap: dict[str, int] = {}
+    for cid in order:
+        bounds = [stated[d] if d in stated else cap.get(d, top) for d in graph.predecessors(cid)]
+        cap[cid] = min(bounds, default=top)
+    layer = dict(stated)
     out: dict[str, InferredValue] = {}
-    for cid in reversed(list(nx.lexicographical_topological_sort(graph))):
+    for cid in reversed(order):
         if cid not in voted:
             continue
         v = voted[cid]
         below = [layer[t] for t in graph.successors(cid) if t in layer]
         low = max(below, default=0)
-        high = min(
-            [LAYER_ORDER[concepts[d].layer] for d in graph.predecessors(cid) if concepts[d].layer in LAYER_ORDER]
-            + ([low + 1] if below else []),
-            default=len(LAYERS) - 1,
-        )
         want = LAYER_ORDER[str(v.value)]
-        # Stated dependents bound it from above even against its (inferred) prerequisites: the caller then
-        # drops the inferred edges that point deeper than the layer it ends at.
-        got = min(max(low, want), high)
+        high = min(cap[cid], low + 1) if below else cap[cid]
+        got = max(min(want, high), min(low, cap[cid]))
         layer[cid] = got
         if got != want:
-            bound = "its prerequisites' layers" if got > want else "the stated layers of what requires it"
+            bound = "its prerequisites' layers" if got > want else "the layers of what requires it"
             v = replace(
                 v,
                 value=LAYERS[got],
