@@ -3,8 +3,9 @@
 The expert model of :mod:`kg.inference` is fitted on the dev targets, so the dev
 row of ``ckg eval --plans`` is in-sample. Here the dev targets are split into
 folds by position; for each fold the inference runs with the expert model
-fitted on the other folds only, and the fold's plans (closures over stated
-edges plus inferred ones at each threshold) are judged. The test split is
+fitted on the other folds only, and the fold's plans (what ``ckg path`` lists:
+stated closures plus inferred chains supported at ``kg.graph.PLAN_SUPPORT``, over
+inferred edges at each threshold) are judged. The test split is
 never read.
 
     python -m bench.plan_cv [THRESHOLD ...]     # needs a build (ckg ingest)
@@ -15,13 +16,12 @@ from __future__ import annotations
 import statistics
 import sys
 
-import networkx as nx
-
 FOLDS = 4
 
 
 def cross_validate(thresholds: list[float], folds: int = FOLDS) -> dict[float, dict[str, float]]:
     from ckg.config import Settings
+    from kg.graph import PLAN_SUPPORT, PrereqGraph
     from kg.inference import infer
     from kg.workspace import Workspace, _expert
     from retrieval.plan_eval import load_plans
@@ -45,11 +45,17 @@ def cross_validate(thresholds: list[float], folds: int = FOLDS) -> dict[float, d
         held = {resolve(g.target) for g in fold}
         out = infer(bare, edges, ids, vectors, expert={c: v for c, v in expert.items() if c not in held})
         for t in thresholds:
-            g = nx.DiGraph(edges)
-            g.add_nodes_from(bare)
-            g.add_edges_from((e.source, e.target) for e in out.edges if e.confidence >= t)
+            g = PrereqGraph(
+                edges
+                + [
+                    (e.source, e.target, {"inferred": True, "confidence": e.confidence})
+                    for e in out.edges
+                    if e.confidence >= t
+                ],
+                bare,
+            )
             for item in fold:
-                plan = nx.descendants(g, resolve(item.target))
+                plan = {n for n, s in g.support(resolve(item.target)).items() if s >= PLAN_SUPPORT}
                 for group in item.groups:
                     tally[t]["groups"] += 1
                     tally[t]["met"] += bool({resolve(x) for x in group} & plan)
