@@ -68,6 +68,12 @@ class QueryTimeoutError(QueryError):
     http_status = 408
 
 
+class QueryBusyError(QueryError):
+    """Every slot for users' queries stayed taken while this one waited: try again shortly."""
+
+    http_status = 503
+
+
 class IndexMismatchError(CkgError):
     """An on-disk vector index does not belong to the current graph or model."""
 

@@ -35,18 +35,25 @@ from pathlib import Path
 from typing import Any
 
 from ckg import errors
-from ckg.errors import CkgError, QueryError, QueryTimeoutError
+from ckg.errors import CkgError, QueryBusyError, QueryError, QueryTimeoutError
 
 #: How long the helper may take to load the dataset before the first query gives up on it.
 START_TIMEOUT_S = 300.0
+#: Users' queries evaluating at once per sandbox: more would only share the same cores more thinly (and
+#: each may take QUERY_MEMORY). Per-client limits belong to the reverse proxy, which hides clients' addresses.
+QUERY_SLOTS = max(2, 2 * (os.cpu_count() or 1))
+#: Longest wait for a slot before the query is refused with 503 (it also counts against its time limit).
+SLOT_WAIT_S = 5.0
 _HEADER = struct.Struct("!I")
 
 
 class Sandbox:
     """A helper process that evaluates user queries over one N-Quads dataset; started on first use."""
 
-    def __init__(self, dataset: Path) -> None:
+    def __init__(self, dataset: Path, *, slots: int | None = None) -> None:
         self.dataset = dataset
+        self.slots = slots or QUERY_SLOTS
+        self._slots = threading.BoundedSemaphore(self.slots)
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
         self._dir: str | None = None
@@ -60,6 +67,16 @@ class Sandbox:
     def run(self, request: dict[str, Any], timeout: float, *, memory: int) -> bytes:
         """Evaluate ``request`` in a fresh child; its answer bytes, or the error it raised, re-raised here."""
         deadline = time.monotonic() + timeout
+        if not self._slots.acquire(timeout=min(SLOT_WAIT_S, _left(deadline, timeout))):
+            raise QueryBusyError(
+                f"all {self.slots} query slots stayed busy for {min(SLOT_WAIT_S, timeout):g} s; try again shortly"
+            )
+        try:
+            return self._run(request, deadline, timeout, memory)
+        finally:
+            self._slots.release()
+
+    def _run(self, request: dict[str, Any], deadline: float, timeout: float, memory: int) -> bytes:
         frame = json.dumps({**request, "memory": memory, "cpu_s": int(timeout) + 2}).encode("utf-8")
         sock = self._connect()
         pid = 0

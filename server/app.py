@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ckg import __version__
 from ckg.config import Settings
-from ckg.errors import CkgError, ConceptNotFoundError
+from ckg.errors import CkgError, ConceptNotFoundError, QueryBusyError
 from ingest.concepts import ConceptDoc
 from kg.detail import ConceptDetail
 from retrieval.context import MAX_BUDGET, MIN_BUDGET, ContextPack
@@ -68,6 +68,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (413, "Body too large"),
         (415, "Unsupported media type"),
         (422, "Invalid parameters"),
+        (503, "Unavailable: no build or a damaged one, or every SPARQL query slot busy (see Retry-After)"),
     )
 }
 
@@ -439,7 +440,10 @@ def _install_errors(app: FastAPI) -> None:
     @app.exception_handler(CkgError)
     async def ckg_error(_request: Request, exc: CkgError) -> JSONResponse:
         extra = {"suggestions": exc.suggestions} if isinstance(exc, ConceptNotFoundError) else {}
-        return _problem(exc.http_status, type(exc).__name__, str(exc), **extra)
+        response = _problem(exc.http_status, type(exc).__name__, str(exc), **extra)
+        if isinstance(exc, QueryBusyError):
+            response.headers["Retry-After"] = "1"
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

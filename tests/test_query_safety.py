@@ -149,6 +149,38 @@ def test_the_helper_restarts_after_it_dies_and_stops_with_its_owner(workspace):
     assert str(second) not in _children(os.getpid())
 
 
+def test_queries_beyond_the_slots_wait_then_are_refused_as_busy(workspace):
+    """One slot: while a runaway query holds it, the next waits out its own time limit and gets a 503."""
+    import threading
+
+    from ckg.errors import QueryBusyError
+    from kg.store import GraphStore
+
+    own = GraphStore.load(workspace.store.path)
+    sandbox = own.sandbox()
+    sandbox.slots, sandbox._slots = 1, threading.BoundedSemaphore(1)
+    runaway = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+    first: list[BaseException] = []
+
+    def hog() -> None:
+        try:
+            own.query(runaway, timeout=3.0, isolated=True)
+        except QueryTimeoutError as exc:
+            first.append(exc)
+
+    thread = threading.Thread(target=hog)
+    thread.start()
+    time.sleep(0.5)  # the hog holds the only slot
+    start = time.monotonic()
+    with pytest.raises(QueryBusyError, match="all 1 query slots stayed busy") as err:
+        own.query("ASK { ?s ?p ?o }", timeout=1.0, isolated=True)
+    assert err.value.http_status == 503 and 0.9 < time.monotonic() - start < 2.0
+    thread.join()
+    assert len(first) == 1  # the hog ended at its own limit and freed the slot
+    assert own.query("ASK { ?s ?p ?o }", timeout=1.0, isolated=True).boolean
+    own.close()
+
+
 def test_isolated_results_equal_in_process_results(workspace):
     q = """SELECT ?c ?l ?m WHERE { ?c skos:prefLabel ?l OPTIONAL { ?c ckg:studyMinutes ?m } } ORDER BY ?c LIMIT 50"""
     a, b = workspace.store.query(q), workspace.store.query(q, isolated=True)

@@ -236,6 +236,19 @@ def test_sparql_errors(client):
     assert client.get("/sparql", params={"query": "ASK { <a:b> <a:c> <a:d> }"}).json()["boolean"] is False
 
 
+def test_busy_query_slots_answer_503_with_retry_after(client, monkeypatch):
+    from ckg.errors import QueryBusyError
+    from kg.store import GraphStore
+
+    def busy(*_args: object, **_kwargs: object) -> None:
+        raise QueryBusyError("all 4 query slots stayed busy for 5 s; try again shortly")
+
+    monkeypatch.setattr(GraphStore, "serialize", busy)
+    resp = client.get("/sparql", params={"query": SELECT})
+    assert resp.status_code == 503 and resp.headers["retry-after"] == "1"
+    assert problem(resp, 503)["title"] == "QueryBusyError"
+
+
 # ------------------------------------------------------------------- load
 def test_bounded_concurrent_load_has_no_errors(live_server):
     """8 clients for 3 s, alternating search, gap, path and SPARQL: every answer a 200."""
