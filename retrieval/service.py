@@ -201,33 +201,38 @@ class SearchService:
         pool = (
             max(POOL, 4 * k) if not (filters.layer or filters.module or filters.source) else len(self.catalog.concepts)
         )
-        evidence: dict[str, dict[str, ArmEvidence]] = {}
+        # Evidence stays plain (arm -> field values) until the top k are known: a pool of ~100 candidates
+        # as pydantic objects cost more than the fusion itself.
+        evidence: dict[str, dict[str, dict[str, Any]]] = {}
         pinned: list[str] = []
         if mode in ("hybrid", "dense"):
             for rank, (cid, score, origin) in enumerate(self.dense(query, pool), start=1):
-                evidence.setdefault(cid, {})["dense"] = ArmEvidence.model_construct(
-                    rank=rank, score=round(score, 4), matched_text=origin
-                )
+                evidence.setdefault(cid, {})["dense"] = {"rank": rank, "score": round(score, 4), "matched_text": origin}
         if mode in ("hybrid", "lexical"):
             for rank, hit in enumerate(self.lexical.search(query, pool), start=1):
                 score = hit.score if hit.matched is None else 1e6
-                evidence.setdefault(hit.id, {})["lexical"] = ArmEvidence.model_construct(
-                    rank=rank, score=round(score, 4), matched_label=hit.matched
-                )
+                evidence.setdefault(hit.id, {})["lexical"] = {
+                    "rank": rank,
+                    "score": round(score, 4),
+                    "matched_label": hit.matched,
+                }
                 if hit.matched is not None:
                     pinned.append(hit.id)
 
-        def fused(ev: dict[str, ArmEvidence]) -> float:
-            return sum(self.fusion.weight(arm) / (self.fusion.k + e.rank) for arm, e in ev.items())
+        weight = {arm: self.fusion.weight(arm) for arm in ("dense", "lexical", "graph")}
 
+        def fused(ev: dict[str, dict[str, Any]]) -> float:
+            return sum(weight[arm] / (self.fusion.k + e["rank"]) for arm, e in ev.items())
+
+        scores = {cid: fused(ev) for cid, ev in evidence.items()}
         if mode == "hybrid":
-            anchors = sorted(evidence, key=lambda c: -fused(evidence[c]))[:3]
+            anchors = sorted(scores, key=lambda c: -scores[c])[:3]
             # The graph arm surfaces neighbours the text arms missed; it does not re-rank what
             # they found (a prerequisite of the top hit must not outrank an exact match).
             for rank, (cid, anchor) in enumerate(self._graph_arm(anchors), start=1):
                 if cid not in evidence:
-                    evidence[cid] = {"graph": ArmEvidence.model_construct(rank=rank, score=0.0, anchor=anchor)}
-        scores = {cid: fused(ev) for cid, ev in evidence.items()}
+                    evidence[cid] = {"graph": {"rank": rank, "score": 0.0, "anchor": anchor}}
+                    scores[cid] = fused(evidence[cid])
         first = set(pinned)
         ranked = sorted(evidence, key=lambda c: (c not in first, -scores[c], c))
         hits: list[SearchHit] = []
@@ -235,10 +240,9 @@ class SearchService:
             c = self.catalog.concepts[cid]
             if not filters.accepts(c):
                 continue
+            arms = {arm: ArmEvidence.model_construct(**fields) for arm, fields in evidence[cid].items()}
             hits.append(
-                self.doc(cid).extended(
-                    SearchHit, rank=len(hits) + 1, score=round(scores[cid], 6), evidence=evidence[cid]
-                )
+                self.doc(cid).extended(SearchHit, rank=len(hits) + 1, score=round(scores[cid], 6), evidence=arms)
             )
             if len(hits) == k:
                 break
