@@ -133,6 +133,7 @@ class Sandbox:
                 with self._lock:  # the helper died between the check and the connect: start a new one
                     if self._proc is not None:
                         self._proc.kill()
+                        self._proc.wait()
         raise AssertionError("unreachable")
 
     def _start(self) -> None:
@@ -156,6 +157,7 @@ class Sandbox:
         ready, _, _ = select.select([proc.stdout], [], [], START_TIMEOUT_S)
         line = proc.stdout.readline() if ready else b""
         if line.strip() != b"ready":
+            detail: list[str] = []
             with contextlib.suppress(OSError):
                 detail = Path(tmp, "helper.log").read_text(errors="replace").strip().splitlines()[-1:]
             self._finalizer()
