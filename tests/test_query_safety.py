@@ -211,3 +211,14 @@ def test_the_protocol_path_caps_rows_and_says_how_to_page(workspace, monkeypatch
 def test_the_guard_never_crashes_on_junk(text):
     with contextlib.suppress(QueryError):  # a clear refusal is fine; any other exception is a bug
         query_guard.check(text)
+
+
+def test_a_helper_that_cannot_load_the_dataset_is_a_clear_error(tmp_path):
+    from kg.store import GraphStore
+
+    bad = tmp_path / "dataset.nq"
+    bad.write_text("<a:b> <a:c> this is not N-Quads .\n")
+    store = GraphStore.load(bad)
+    with pytest.raises(QueryError, match=r"the query helper for .*dataset.nq did not start: .*ckg ingest"):
+        store.query("ASK { ?s ?p ?o }", isolated=True)
+    store.close()
