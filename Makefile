@@ -4,6 +4,9 @@ PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
+# The browser tests drive Debian's chromium (never a downloaded browser); installed when missing.
+CHROMIUM := /usr/bin/chromium
+SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
@@ -17,12 +20,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[serve,dev]'
 	touch $(STAMP)
 
+$(CHROMIUM):
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium || \
+	  { $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
+
 demo: $(STAMP)
 	$(BIN)/ckg ingest
 	$(BIN)/ckg gap "Double Descent" --known "Common Probability Distributions"
 	$(BIN)/ckg search "why divide dot products by the square root of the dimension" -k 5
+	@echo "Explorer, learning plans and SPARQL workbench: run '$(BIN)/ckg serve', then open http://127.0.0.1:8000/"
 
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 

@@ -499,9 +499,13 @@ def serve(
         list[str] | None,
         typer.Option("--allowed-host", help="Also answer this Host header (a proxy's name; repeatable)."),
     ] = None,
+    cors: Annotated[
+        list[str] | None,
+        typer.Option("--cors", help="Let pages from this origin call /v1 and /sparql (off by default; repeatable)."),
+    ] = None,
     home: HomeOpt = None,
 ) -> None:
-    """HTTP API (/v1/...), SPARQL 1.1 Protocol endpoint (/sparql) and OpenAPI docs (/docs)."""
+    """HTTP API (/v1/...), SPARQL endpoint (/sparql), explorer (/) and OpenAPI docs (/docs)."""
     import uvicorn
 
     from server.app import LOOPBACK_HOSTS, Services, create_app, uvicorn_config
@@ -509,9 +513,10 @@ def serve(
     settings = _settings(home)
     message(f"loading the graph, index and model from {settings.home} …")
     services = Services(settings)
-    message(f"serving on http://{host}:{port} (docs at /docs, SPARQL at /sparql)")
+    message(f"serving on http://{host}:{port} (explorer at /, docs at /docs, SPARQL at /sparql)")
     hosts = tuple(dict.fromkeys([*LOOPBACK_HOSTS, host, *(allowed_host or [])]))
-    uvicorn.Server(uvicorn_config(create_app(settings, services, hosts=hosts), host, port)).run()
+    app = create_app(settings, services, hosts=hosts, cors=tuple(cors or ()))
+    uvicorn.Server(uvicorn_config(app, host, port)).run()
 
 
 @app.command()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path as FsPath
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs
 
@@ -115,11 +116,16 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 
 def create_app(
-    settings: Settings | None = None, services: Services | None = None, *, hosts: tuple[str, ...] = LOOPBACK_HOSTS
+    settings: Settings | None = None,
+    services: Services | None = None,
+    *,
+    hosts: tuple[str, ...] = LOOPBACK_HOSTS,
+    cors: tuple[str, ...] = (),
 ) -> FastAPI:
     """The ASGI app; loads :class:`Services` at start-up unless given one (tests share one).
 
     ``hosts``: the Host header values answered (the bind address is added by ``ckg serve``).
+    ``cors``: origins whose pages may call the API and /sparql (none by default: ``ckg serve --cors``).
     """
 
     @asynccontextmanager
@@ -139,14 +145,26 @@ def create_app(
         summary="Curriculum knowledge graph: search, gaps, paths, context packs and SPARQL over ML concepts.",
         lifespan=lifespan,
         responses=ERRORS,
+        docs_url=None,  # served below from local assets: the default page loads Swagger UI from a CDN
+        redoc_url=None,
     )
     if services is not None:
         app.state.services = services
     _install_errors(app)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    if cors:
+        from starlette.middleware.cors import CORSMiddleware
+
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(cors),
+            allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
+            allow_headers=["accept", "content-type"],
+        )
     from starlette.middleware.trustedhost import TrustedHostMiddleware
 
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(hosts))
+    _install_pages(app)
 
     def svc(request: Request) -> Services:
         return request.app.state.services
@@ -425,6 +443,48 @@ def _answer(
         query, choose, timeout=SPARQL_TIMEOUT_S, default_graphs=default, named_graphs=named
     )
     return Response(content=body, media_type=negotiate(kind, accept)[0], headers={"Vary": "Accept"})
+
+
+# ------------------------------------------------------------------- pages
+WEB = FsPath(__file__).resolve().parent / "web"
+
+
+def _install_pages(app: FastAPI) -> None:
+    """The explorer at ``/`` and the API docs at ``/docs`` and ``/redoc``: every asset served from here,
+    none fetched from elsewhere (ckg runs offline; Swagger UI and ReDoc come from the ``fastapi-offline``
+    package, MIT, which ships pinned builds of both)."""
+    from importlib.resources import files
+
+    from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+    from fastapi.responses import FileResponse, HTMLResponse
+    from fastapi.staticfiles import StaticFiles
+
+    app.mount("/static/web", StaticFiles(directory=WEB), name="web")
+    app.mount("/static/docs", StaticFiles(directory=str(files("fastapi_offline") / "static")), name="docs")
+
+    @app.get("/", include_in_schema=False)
+    def explorer() -> FileResponse:
+        return FileResponse(WEB / "index.html", media_type="text/html")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="ckg API",
+            swagger_js_url="/static/docs/swagger-ui-bundle.js",
+            swagger_css_url="/static/docs/swagger-ui.css",
+            swagger_favicon_url="/static/docs/favicon.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title="ckg API",
+            redoc_js_url="/static/docs/redoc.standalone.js",
+            redoc_favicon_url="/static/docs/favicon.png",
+            with_google_fonts=False,
+        )
 
 
 # ------------------------------------------------------------------ errors

@@ -353,7 +353,7 @@ def test_a_voted_layer_is_lowered_to_fit_a_stated_layer_that_requires_it():
 
 
 def test_a_concept_s_own_words_survive_the_depth_estimate(ws):
-    """"A random forest is an ensemble of decision trees": both named concepts are direct prerequisites,
+    """ "A random forest is an ensemble of decision trees": both named concepts are direct prerequisites,
     although the neighbour vote estimates both deeper than Random Forest."""
     rf = ws.catalog.concepts["random-forest"]
     direct = {str(f.value): f for f in rf.inferred_prerequisites}

@@ -308,3 +308,35 @@ def test_sparql_protocol_details(client):
     assert head.headers["content-type"].startswith("application/sparql-results+json")
     opts = client.options("/sparql")
     assert opts.status_code == 204 and set(opts.headers["allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "POST"}
+
+
+# ------------------------------------------------------------------- pages
+def test_the_explorer_and_the_docs_are_served_from_local_assets_only(client):
+    import re
+
+    pages = {path: client.get(path) for path in ("/", "/docs", "/redoc")}
+    for path, resp in pages.items():
+        assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/html"), path
+        assert not re.search(r"(src|href)=[\"']?(https?:)?//", resp.text), path  # nothing from a CDN
+        for asset in re.findall(r"(?:src|href)=[\"']?(/static/[^\"' >]+)", resp.text):
+            assert client.get(asset).status_code == 200, asset
+    assert "/static/web/app.js" in pages["/"].text and "/static/docs/swagger-ui-bundle.js" in pages["/docs"].text
+    assert "fonts.googleapis" not in pages["/redoc"].text
+
+
+def test_cors_is_off_by_default_and_on_for_the_named_origin(client, indexed):
+    from fastapi.testclient import TestClient
+
+    from server.app import Services, create_app
+
+    assert "access-control-allow-origin" not in client.get("/v1/health", headers={"origin": "http://a.example"}).headers
+    app = create_app(indexed[0].settings, Services(indexed[0].settings), cors=("http://a.example",))
+    with TestClient(app, base_url="http://localhost") as tc:
+        ok = tc.get("/sparql", params={"query": "ASK { ?s ?p ?o }"}, headers={"origin": "http://a.example"})
+        assert ok.headers["access-control-allow-origin"] == "http://a.example"
+        preflight = tc.options(
+            "/v1/gap", headers={"origin": "http://a.example", "access-control-request-method": "POST"}
+        )
+        assert preflight.status_code == 200 and "POST" in preflight.headers["access-control-allow-methods"]
+        other = tc.get("/v1/health", headers={"origin": "http://b.example"})
+        assert "access-control-allow-origin" not in other.headers

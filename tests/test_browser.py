@@ -1,0 +1,137 @@
+"""The explorer, the plan page, the SPARQL workbench and /docs in real Chromium (issue #15).
+
+Debian's ``chromium`` (``make test`` installs it when missing), driven by Playwright for Python through
+its executable path: no browser is downloaded. Each test runs at 1280 px and at 390 px and saves a
+screenshot of what it checked in ``tests/.screenshots/`` (not committed).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+#: No sandbox (CI runs as root), and nothing that reaches out: the machine has no internet.
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SHOTS = Path(__file__).resolve().parent / ".screenshots"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(params=[1280, 390], ids=["1280px", "390px"])
+def page(browser, live_server, request) -> Iterator[object]:
+    context = browser.new_context(viewport={"width": request.param, "height": 900}, base_url=live_server)
+    page = context.new_page()
+    page.width = request.param
+    errors: list[str] = []
+    foreign: list[str] = []
+    origin = urlsplit(live_server).netloc
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("request", lambda req: None if urlsplit(req.url).netloc == origin else foreign.append(req.url))
+    yield page
+    context.close()
+    assert errors == [], errors  # no script error on any page
+    assert foreign == [], foreign  # every asset and call is local
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}-{page.width}.png"), full_page=True)
+
+
+def test_search_answers_as_you_type_and_says_why(page, live_server):
+    page.goto("/")
+    page.fill("#q", "GQA")
+    page.wait_for_selector("#hits li")
+    expected = httpx.get(f"{live_server}/v1/search", params={"q": "GQA", "k": 10}).json()["hits"]
+    ids = [li.get_attribute("data-id") for li in page.query_selector_all("#hits li")]
+    assert ids == [h["id"] for h in expected]
+    assert 'label "GQA"' in page.inner_text("#hits li:first-child .why")
+    shot(page, "explore")
+
+
+def test_a_concept_page_shows_sources_relations_and_inferred_prerequisites(page):
+    page.goto("/#/concept/random-forest")
+    page.wait_for_selector("#concept-title")
+    assert page.inner_text("#concept-title") == "Random Forest"
+    text = page.inner_text("#concept")
+    assert "topic-wiki (topic-wiki.txt:182)" in text and "null" not in text
+    assert "Prerequisites (inferred)" in text and "confidence" in text
+    links = {a.get_attribute("href") for a in page.query_selector_all("#concept a")}
+    assert {"#/concept/decision-tree", "#/concept/ensemble-methods"} <= links
+    assert "#/concept/feature-importance-and-interpretability" in links  # needed by (stated)
+    shot(page, "concept")
+
+
+def test_a_plan_with_two_known_concepts_is_the_library_s_gap(page, indexed):
+    from retrieval.gap import GapFinder
+
+    page.goto("/#/plan/gradient-boosting-machines?known=decision-tree,ensemble-methods")
+    page.wait_for_function("document.getElementById('plan-status').textContent.includes('concepts to learn')")
+    shown = [li.get_attribute("data-id") for li in page.query_selector_all("#plan li")]
+    gap = GapFinder(indexed[0]).gap(["gradient-boosting-machines"], {"decision-tree", "ensemble-methods"})
+    assert shown == [i.id for i in gap.missing] and len(shown) > 5
+    assert "decision-tree" not in shown and "ensemble-methods" not in shown
+    assert page.input_value("#plan-known") == "decision-tree,ensemble-methods"  # the URL is the plan
+    assert page.inner_text("#plan-status").startswith(f"{len(shown)} concepts to learn before gradient-boosting")
+    shot(page, "plan")
+
+
+def test_the_sparql_workbench_shows_a_table_and_a_located_error(page):
+    page.goto("/#/sparql")
+    page.click("#sparql-form button")
+    page.wait_for_selector("#sparql-result table")
+    assert len(page.query_selector_all("#sparql-result tbody tr")) == 20
+    assert page.inner_text("#sparql-status") == "20 rows"
+    shot(page, "sparql")
+    page.fill("#sparql-query", "SELECT ?x WHERE { ?x")
+    page.click("#sparql-form button")
+    page.wait_for_selector("#sparql-result .error")
+    assert "SPARQL syntax error: error at 1:21" in page.inner_text("#sparql-result .error")
+
+
+def test_docs_render_offline(page):
+    page.goto("/docs")
+    page.wait_for_selector(".opblock")
+    assert len(page.query_selector_all(".opblock")) >= 10
+    shot(page, "docs")
+
+
+def test_every_control_is_labelled_and_reachable_by_keyboard(page):
+    page.goto("/")
+    unlabelled = page.evaluate(
+        """() => [...document.querySelectorAll('input, textarea, select')]
+              .filter(e => !document.querySelector(`label[for="${e.id}"]`)).map(e => e.id)"""
+    )
+    assert unlabelled == []
+    page.keyboard.press("Tab")  # the first link of the page header, then on through the controls
+    focused = set()
+    for _ in range(8):
+        focused.add(page.evaluate("document.activeElement.id || document.activeElement.getAttribute('href')"))
+        page.keyboard.press("Tab")
+    assert {"nav-explore", "nav-plan", "nav-sparql", "q"} <= focused
