@@ -67,6 +67,10 @@ def main() -> None:
         from bench import hardening
 
         sections.append(hardening.section(settings.home))
+        print("browser pages …", file=sys.stderr)
+        from bench import pages
+
+        sections.append(pages.section(settings.home))
         print("inference quality …", file=sys.stderr)
         from bench import inference
 
