@@ -37,6 +37,7 @@ class Encoder(StrEnum):
 
 
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+PlanFormatOpt = Annotated[str, typer.Option("--format", "-f", help="table | json | jsonl | csv | tsv | mermaid | dot")]
 HomeOpt = Annotated[Path | None, typer.Option("--home", help="Build directory (default: data/build or $CKG_HOME).")]
 
 #: Exit status of ``ckg ingest`` when the build was written but records were rejected.
@@ -395,16 +396,29 @@ def gap(
     asserted_only: AssertedOpt = False,
     min_confidence: ConfidenceOpt = None,
     home: HomeOpt = None,
-    fmt: FormatOpt = Format.table,
+    fmt: PlanFormatOpt = "table",
 ) -> None:
-    """What a learner is missing for TARGET(S), foundations first, with study time."""
+    """What a learner is missing for TARGET(S), foundations first, with study time (mermaid/dot draw it)."""
     from retrieval.gap import GapFinder
 
     finder = GapFinder(_workspace(home), asserted_only=asserted_only, min_confidence=min_confidence)
     known_ids = finder.known_set(known, known_file, up_to_layer)
     plan = finder.gap(targets, known_ids, exclude_known_prerequisites=not include_known_prerequisites, related=related)
     _say_guesses(finder)
-    _emit_plan(plan, fmt)
+    _emit_plan_or_picture(finder, plan, fmt)
+
+
+def _emit_plan_or_picture(finder: Any, plan: Any, fmt: str) -> None:
+    """A plan as rows (table, json, ...) or as a picture (mermaid, dot) of the same graph the browser draws."""
+    from retrieval.picture import dot, mermaid
+
+    draw = {"mermaid": mermaid, "dot": dot}
+    if fmt in draw:
+        print(draw[fmt](finder.picture(plan)))
+    elif fmt in {f.value for f in Format}:
+        _emit_plan(plan, Format(fmt))
+    else:
+        raise typer.BadParameter(f"format must be one of {', '.join([*Format, *draw])}", param_hint="--format")
 
 
 def _say_guesses(finder: Any) -> None:
@@ -416,27 +430,19 @@ def _say_guesses(finder: Any) -> None:
 @app.command()
 def path(
     target: Annotated[str, typer.Argument(help="Target concept (id, label or free text).")],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table | json | jsonl | mermaid | dot")] = "table",
+    fmt: PlanFormatOpt = "table",
     asserted_only: AssertedOpt = False,
     min_confidence: ConfidenceOpt = None,
     home: HomeOpt = None,
 ) -> None:
-    """The full learning path from foundations to TARGET (mermaid/dot draw the subgraph; inferred edges dashed)."""
-    from retrieval.gap import GapFinder, dot, mermaid
+    """The full learning path from foundations to TARGET (mermaid/dot draw it: layers as colours, inferred
+    edges dashed with their confidence, a legend)."""
+    from retrieval.gap import GapFinder
 
-    ws = _workspace(home)
-    finder = GapFinder(ws, asserted_only=asserted_only, min_confidence=min_confidence)
+    finder = GapFinder(_workspace(home), asserted_only=asserted_only, min_confidence=min_confidence)
     plan = finder.path(target)
     _say_guesses(finder)
-    labels = {c.id: c.label for c in ws.catalog.concepts.values()}
-    if fmt == "mermaid":
-        print(mermaid(plan, finder.graph.g, labels))
-    elif fmt == "dot":
-        print(dot(plan, finder.graph.g, labels))
-    elif fmt in {f.value for f in Format}:
-        _emit_plan(plan, Format(fmt))
-    else:
-        raise typer.BadParameter("format must be table, json, jsonl, csv, tsv, mermaid or dot")
+    _emit_plan_or_picture(finder, plan, fmt)
 
 
 @app.command(name="next")

@@ -26,6 +26,7 @@ from ingest.concepts import ConceptDoc
 from ingest.records import LAYERS
 from kg.graph import PLAN_SUPPORT, USE_THRESHOLD
 from retrieval.names import NameResolver, Resolution
+from retrieval.picture import PlanPicture, picture
 
 if TYPE_CHECKING:
     from retrieval.service import SearchService
@@ -57,6 +58,7 @@ class GapPlan(BaseModel):
     min_confidence: float | None = Field(None, description="inferred edges at or above this were used")
     resolved: dict[str, str] = Field(default_factory=dict, description="free-text target -> concept id")
     related: list[dict[str, Any]] = Field(default_factory=list)
+    graph: PlanPicture | None = Field(None, description="the plan as a drawable graph, when asked for")
 
 
 class GapFinder:
@@ -154,6 +156,7 @@ class GapFinder:
         *,
         exclude_known_prerequisites: bool = True,
         related: int = 0,
+        graph: bool = False,
     ) -> GapPlan:
         if not targets:
             raise CkgError("give at least one target")
@@ -223,7 +226,17 @@ class GapFinder:
         )
         if related:
             plan.related = self.related(ids, set(needed) | covered, related)
+        if graph:
+            plan.graph = self.picture(plan)
         return plan
+
+    def picture(self, plan: GapPlan) -> PlanPicture:
+        """``plan`` as a drawable graph (see :mod:`retrieval.picture`)."""
+        g = self.graph.g
+        shown = [*plan.targets, *(i.id for i in plan.missing)]
+        around = set(plan.targets) | {p for n in shown if n in g for p in g.successors(n) if p in plan.known}
+        docs = {cid: self.cat.concepts[cid].doc(self.cat.iri(cid)) for cid in around if cid in self.cat.concepts}
+        return picture(plan, self.graph.g, docs)
 
     def _same_topic(self, cid: str) -> list[str]:
         return [str(f.value) for f in self.cat.concepts[cid].relations.get("same_topic", [])]
@@ -286,9 +299,9 @@ class GapFinder:
             out += mine[:k]
         return out
 
-    def path(self, target: str) -> GapPlan:
+    def path(self, target: str, *, graph: bool = False) -> GapPlan:
         """The full path from foundations to ``target``: a gap with nothing known."""
-        return self.gap([target], set())
+        return self.gap([target], set(), graph=graph)
 
     def next_up(self, known: set[str]) -> list[str]:
         """Concepts whose every prerequisite is known, themselves not known: ready to learn now."""
@@ -300,27 +313,3 @@ class GapFinder:
             if prereqs and prereqs <= known:
                 ready.append(cid)
         return ready
-
-
-def mermaid(plan: GapPlan, graph: nx.DiGraph, labels: dict[str, str]) -> str:
-    nodes = set(plan.targets) | {i.id for i in plan.missing}
-    lines = ["graph BT"]
-    for n in sorted(nodes):
-        lines.append(f'  {n.replace("-", "_")}["{labels[n]}"]')
-    for a, b, d in sorted(graph.subgraph(nodes).edges(data=True)):
-        arrow = "-.->" if d.get("inferred") else "-->"
-        lines.append(f"  {b.replace('-', '_')} {arrow} {a.replace('-', '_')}")
-    return "\n".join(lines)
-
-
-def dot(plan: GapPlan, graph: nx.DiGraph, labels: dict[str, str]) -> str:
-    nodes = set(plan.targets) | {i.id for i in plan.missing}
-    lines = ["digraph path {", "  rankdir=BT;"]
-    for n in sorted(nodes):
-        label = labels[n].replace('"', '\\"')
-        lines.append(f'  "{n}" [label="{label}"];')
-    for a, b, d in sorted(graph.subgraph(nodes).edges(data=True)):
-        style = f' [style=dashed, label="{d["confidence"]:.2f}"]' if d.get("inferred") else ""
-        lines.append(f'  "{b}" -> "{a}"{style};')
-    lines.append("}")
-    return "\n".join(lines)

@@ -62,7 +62,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     }
     for code, title in (
         (400, "Bad request"),
-        (404, "Unknown concept"),
+        (404, "Unknown concept or named query"),
         (403, "Forbidden: updates and SERVICE are refused"),
         (406, "Not acceptable"),
         (408, "Time limit exceeded"),
@@ -101,6 +101,16 @@ class GapRequest(BaseModel):
     related: int = Field(0, ge=0, le=20)
     asserted_only: bool = False
     min_confidence: float | None = Field(None, ge=0.0, le=1.0)
+    graph: bool = Field(False, description="also return the plan as a drawable graph (nodes, edges, legend)")
+
+
+class NamedQueryDoc(BaseModel):
+    """A query shipped with ckg (``kg/queries/*.rq``), as ``ckg sparql --list`` shows it."""
+
+    name: str
+    description: str
+    params: list[str] = Field(description="concept parameters; bound as VALUES when given")
+    text: str
 
 
 class ContextRequest(BaseModel):
@@ -238,6 +248,35 @@ def create_app(
         items extend it)."""
         return ConceptDoc.model_json_schema()
 
+    @app.get("/v1/queries", response_model=list[NamedQueryDoc], tags=["sparql"])
+    def named_queries() -> list[NamedQueryDoc]:
+        """The named queries, with their text (parameters left as ``# bind:`` comments)."""
+        from kg.queries import NAMED
+
+        return [
+            NamedQueryDoc(name=q.name, description=q.description, params=list(q.params), text=q.text)
+            for q in NAMED.values()
+        ]
+
+    @app.get("/v1/queries/{name}", response_model=NamedQueryDoc, tags=["sparql"])
+    def named_query(
+        request: Request,
+        name: Annotated[str, Path(max_length=64, pattern=r"^[a-z0-9-]+$")],
+        target: Annotated[
+            str | None, Query(min_length=1, max_length=200, description="the concept, for queries that take one")
+        ] = None,
+    ) -> NamedQueryDoc:
+        """One named query, its ``target`` resolved by name and bound, ready to send to ``/sparql``."""
+        from kg.queries import NAMED, render_named
+
+        if name not in NAMED:
+            raise StarletteHTTPException(404, f"no named query {name!r}; GET /v1/queries lists them")
+        q = NAMED[name]
+        text = q.text
+        if target is not None or q.params:
+            text, _ = render_named(q, {"target": target} if target is not None else {}, svc(request).ws)
+        return NamedQueryDoc(name=q.name, description=q.description, params=list(q.params), text=text)
+
     @app.post("/v1/gap", response_model=GapPlan, tags=["learning paths"])
     def gap(request: Request, body: GapRequest) -> GapPlan:
         finder = svc(request).gap_finder(body.asserted_only, body.min_confidence)
@@ -247,6 +286,7 @@ def create_app(
             known,
             exclude_known_prerequisites=not body.include_known_prerequisites,
             related=body.related,
+            graph=body.graph,
         )
 
     @app.get("/v1/path", response_model=GapPlan, tags=["learning paths"])
@@ -255,8 +295,9 @@ def create_app(
         target: Annotated[str, Query(min_length=1, max_length=2000, description="Concept id, label or free text")],
         asserted_only: bool = False,
         min_confidence: Annotated[float | None, Query(ge=0.0, le=1.0)] = None,
+        graph: Annotated[bool, Query(description="also return the plan as a drawable graph")] = False,
     ) -> GapPlan:
-        return svc(request).gap_finder(asserted_only, min_confidence).path(target)
+        return svc(request).gap_finder(asserted_only, min_confidence).path(target, graph=graph)
 
     @app.post("/v1/context", response_model=ContextPack, tags=["rag"])
     def context(request: Request, body: ContextRequest) -> ContextPack:

@@ -94,31 +94,88 @@ def test_a_concept_page_shows_sources_relations_and_inferred_prerequisites(page)
     shot(page, "concept")
 
 
-def test_a_plan_with_two_known_concepts_is_the_library_s_gap(page, indexed):
+def test_a_plan_with_two_known_concepts_is_the_library_s_gap_and_its_drawing(page, indexed):
     from retrieval.gap import GapFinder
 
     page.goto("/#/plan/gradient-boosting-machines?known=decision-tree,ensemble-methods")
     page.wait_for_function("document.getElementById('plan-status').textContent.includes('concepts to learn')")
     shown = [li.get_attribute("data-id") for li in page.query_selector_all("#plan li")]
-    gap = GapFinder(indexed[0]).gap(["gradient-boosting-machines"], {"decision-tree", "ensemble-methods"})
+    finder = GapFinder(indexed[0])
+    known = {"decision-tree", "ensemble-methods"}
+    gap = finder.gap(["gradient-boosting-machines"], known)
     assert shown == [i.id for i in gap.missing] and len(shown) > 5
     assert "decision-tree" not in shown and "ensemble-methods" not in shown
     assert page.input_value("#plan-known") == "decision-tree,ensemble-methods"  # the URL is the plan
     assert page.inner_text("#plan-status").startswith(f"{len(shown)} concepts to learn before gradient-boosting")
+
+    # The drawing: the plan's concepts, the target, the known concepts they rest on directly, and every
+    # prerequisite edge among them (from the library's graph, not from the picture model).
+    g = finder.graph.g
+    plan_nodes = {"gradient-boosting-machines", *shown}
+    expected_nodes = plan_nodes | {p for n in plan_nodes for p in g.successors(n) if p in known}
+    expected_edges = {(b, a) for a, b in g.subgraph(expected_nodes).edges}
+    drawn_nodes = {n.get_attribute("data-id") for n in page.query_selector_all("#plan-graph .node")}
+    drawn_edges = {
+        (e.get_attribute("data-from"), e.get_attribute("data-to")) for e in page.query_selector_all("#plan-graph .edge")
+    }
+    assert drawn_nodes == expected_nodes and drawn_edges == expected_edges
+    assert {n.get_attribute("data-id") for n in page.query_selector_all("#plan-graph .node.known")} == known
+    assert [n.get_attribute("data-id") for n in page.query_selector_all("#plan-graph .node.target")] == [
+        "gradient-boosting-machines"
+    ]
+    inferred = {(a, b) for a, b in expected_edges if g.edges[b, a].get("inferred")}
+    dashed = page.query_selector_all("#plan-graph .edge.inferred")
+    assert {(e.get_attribute("data-from"), e.get_attribute("data-to")) for e in dashed} == inferred and inferred
+    label = dashed[0].text_content()
+    a, b = dashed[0].get_attribute("data-from"), dashed[0].get_attribute("data-to")
+    assert label == f"{g.edges[b, a]['confidence']:.2f}"
+    legend = page.inner_text("#plan-legend")
+    assert "target" in legend and "known (greyed)" in legend and "inferred, with its confidence" in legend
     shot(page, "plan")
 
+    # "Everything up to layer 0B" joins the known concepts, and the URL says so.
+    page.select_option("#plan-layer", "0B")
+    page.click("#plan-form button[type=submit]")
+    page.wait_for_function("location.hash.includes('upto=0B')")
+    page.wait_for_function(
+        "document.querySelectorAll('#plan li').length && !document.getElementById('plan-status').textContent.includes('…')"
+    )
+    with_layers = finder.gap(["gradient-boosting-machines"], finder.known_set(sorted(known), None, "0B"))
+    page.wait_for_function(f"document.querySelectorAll('#plan li').length === {len(with_layers.missing)}")
+    assert len(with_layers.missing) < len(shown)
 
-def test_the_sparql_workbench_shows_a_table_and_a_located_error(page):
+
+def test_the_sparql_workbench_runs_named_queries_and_locates_errors(page):
     page.goto("/#/sparql")
     page.click("#sparql-form button")
     page.wait_for_selector("#sparql-result table")
     assert len(page.query_selector_all("#sparql-result tbody tr")) == 20
     assert page.inner_text("#sparql-status") == "20 rows"
+    # A named query with a concept parameter: chosen, bound by name, run.
+    page.select_option("#named-query", "prerequisites")
+    page.fill("#named-target", "Fisher Information")
+    page.click("#named-form button")
+    page.wait_for_function("document.getElementById('sparql-query').value.includes('VALUES ?target')")
+    page.click("#sparql-form button")
+    page.wait_for_function("document.getElementById('sparql-status').textContent === '5 rows'")
+    cells = [td.inner_text() for td in page.query_selector_all("#sparql-result tbody tr td:nth-child(2)")]
+    assert cells[0] == "Maximum Likelihood Estimation"
+    first = page.query_selector("#sparql-result tbody tr td a")
+    assert first.get_attribute("href") == "#/concept/maximum-likelihood-estimation"  # IRIs open their concept
     shot(page, "sparql")
-    page.fill("#sparql-query", "SELECT ?x WHERE { ?x")
+    page.fill(
+        "#sparql-query", "CONSTRUCT { ?c skos:prefLabel ?l } WHERE { ?c skos:notation 'bm25' ; skos:prefLabel ?l }"
+    )
+    page.click("#sparql-form button")
+    page.wait_for_function("document.getElementById('sparql-status').textContent === 'graph (Turtle)'")
+    assert '"BM25"' in page.inner_text("#sparql-result pre")
+    page.fill("#sparql-query", "SELECT ?x WHERE {\n  ?x")
     page.click("#sparql-form button")
     page.wait_for_selector("#sparql-result .error")
-    assert "SPARQL syntax error: error at 1:21" in page.inner_text("#sparql-result .error")
+    error = page.inner_text("#sparql-result .error")
+    assert "SPARQL syntax error: error at 2:5" in error and "(line 2, column 5)" in error
+    caret = page.evaluate("document.getElementById('sparql-query').selectionStart")
+    assert caret == len("SELECT ?x WHERE {\n  ?x")  # the editor's cursor sits where the parser stopped
 
 
 def test_docs_render_offline(page):

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.gap import GapFinder, dot, mermaid
+from retrieval.gap import GapFinder
+from retrieval.picture import dot, mermaid
 
 BASE = ["basic-logic-and-proof-techniques", "sets-functions-and-relations", "common-probability-distributions"]
 MLE_PATH = [*BASE, "differentiation-in-rn", "maximum-likelihood-estimation"]
@@ -136,12 +137,11 @@ def test_next_up(finder):
     assert {"common-probability-distributions", "differentiation-in-rn", "computability-theory"} <= set(ready)
 
 
-def test_path_drawings(finder, workspace):
-    plan = finder.path("Fisher Information")
-    labels = {c.id: c.label for c in workspace.catalog.concepts.values()}
-    m = mermaid(plan, workspace.graph.g, labels)
-    assert m.startswith("graph BT") and "maximum_likelihood_estimation --> fisher_information" in m
-    d = dot(plan, workspace.graph.g, labels)
+def test_path_drawings(finder):
+    pic = finder.picture(finder.path("Fisher Information"))
+    m = mermaid(pic)
+    assert m.startswith("graph BT") and "  n_maximum_likelihood_estimation --> n_fisher_information" in m
+    d = dot(pic)
     assert '"maximum-likelihood-estimation" -> "fisher-information";' in d
 
 

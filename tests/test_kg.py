@@ -177,13 +177,16 @@ def test_shacl_catches_a_broken_concept_and_a_broken_stub(workspace):
 
     nq = workspace.settings.dataset_path.read_bytes()
     stub = next(line for line in nq.splitlines() if b'vocab#stub> "true' in line).split()[0]
-    bad = nq + (
-        b"<https://ckg.example.org/concept/broken> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> "
-        b"<https://w3id.org/ckg/vocab#Concept> <https://ckg.example.org/graph/merged> .\n"
-        # a stub with a source record is no stub
-        + stub
-        + b" <http://www.w3.org/ns/prov#wasDerivedFrom> <https://ckg.example.org/record/x>"
-        b" <https://ckg.example.org/graph/merged> .\n"
+    bad = (
+        nq
+        + (
+            b"<https://ckg.example.org/concept/broken> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> "
+            b"<https://w3id.org/ckg/vocab#Concept> <https://ckg.example.org/graph/merged> .\n"
+            # a stub with a source record is no stub
+            + stub
+            + b" <http://www.w3.org/ns/prov#wasDerivedFrom> <https://ckg.example.org/record/x>"
+            b" <https://ckg.example.org/graph/merged> .\n"
+        )
     )
     conforms, results = shacl(bad)
     assert not conforms
@@ -191,6 +194,7 @@ def test_shacl_catches_a_broken_concept_and_a_broken_stub(workspace):
     stub_iri = stub.decode().strip("<>")
     assert f"{stub_iri}: a stub concept must be required by at least one concept and have no source record" in results
     assert all("concept/broken:" in r or r.startswith(stub_iri) for r in results), results
+
 
 @pytest.mark.parametrize("name", sorted(NAMED))
 def test_named_queries_run(workspace, name):

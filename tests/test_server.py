@@ -76,6 +76,45 @@ def test_gap_path_and_context(client):
     assert {"file": "theory-library.txt", "line": 823, "title": "Double Descent"} in pack["items"][0]["citations"]
 
 
+def test_gap_and_path_return_their_drawing_when_asked(client):
+    plan = client.post(
+        "/v1/gap",
+        json={"targets": ["Cramér-Rao Bound"], "known": ["Maximum Likelihood Estimation"], "graph": True},
+    ).json()
+    nodes = {n["id"]: n["role"] for n in plan["graph"]["nodes"]}
+    assert nodes == {
+        "cramer-rao-bound": "target",
+        "fisher-information": "missing",
+        "maximum-likelihood-estimation": "known",
+    }
+    edges = {(e["prerequisite"], e["dependent"]) for e in plan["graph"]["edges"]}
+    assert edges == {
+        ("maximum-likelihood-estimation", "fisher-information"),
+        ("fisher-information", "cramer-rao-bound"),
+    }
+    assert [entry["layer"] for entry in plan["graph"]["legend"]] == ["0B"]
+    assert client.post("/v1/gap", json={"targets": ["Cramér-Rao Bound"]}).json()["graph"] is None
+    path = client.get("/v1/path", params={"target": "Fisher Information", "graph": True}).json()
+    assert len(path["graph"]["nodes"]) == 6 and len(path["graph"]["edges"]) == 6
+
+
+def test_named_queries_are_listed_and_bound(client):
+    listing = client.get("/v1/queries").json()
+    assert len(listing) == 10 and {q["name"] for q in listing} >= {"prerequisites", "stubs", "unlocks"}
+    pre = next(q for q in listing if q["name"] == "prerequisites")
+    assert pre["params"] == ["target"] and "# bind: target" in pre["text"]
+    bound = client.get("/v1/queries/prerequisites", params={"target": "fisher informaton"}).json()
+    assert "VALUES ?target { <https://ckg.example.org/concept/fisher-information> }" in bound["text"]
+    rows = client.get(
+        "/sparql", params={"query": bound["text"]}, headers={"accept": "application/sparql-results+json"}
+    ).json()["results"]["bindings"]
+    assert [r["label"]["value"] for r in rows][:1] == ["Maximum Likelihood Estimation"] and len(rows) == 5
+    assert client.get("/v1/queries/stubs").json()["text"] == next(q["text"] for q in listing if q["name"] == "stubs")
+    problem(client.get("/v1/queries/no-such-query"), 404)
+    problem(client.get("/v1/queries/prerequisites"), 400)  # needs its concept
+    problem(client.get("/v1/queries/prerequisites", params={"target": "zzzqqq xyz"}), 404)
+
+
 # ------------------------------------------------------------- bad input
 @pytest.mark.parametrize(
     ("method", "url", "kwargs", "status"),

@@ -199,7 +199,9 @@ def infer(
             # The concept's own text names it (or its genus): estimated depths do not overrule the sentence.
             if (_too_deep(depth, cid, cand.target) and not TEXTUAL & cand.why.keys()) or cand.target in covered:
                 # a deeper layer (stated or first estimate), or reached through a better candidate already
-                note((cid, cand.target), f"{'deeper layer' if cand.target not in covered else 'covered'}, score {p:.3f}")
+                note(
+                    (cid, cand.target), f"{'deeper layer' if cand.target not in covered else 'covered'}, score {p:.3f}"
+                )
                 continue
             chosen.append(cand.target)
             covered |= reachable(successors, cand.target)
