@@ -49,4 +49,4 @@ def test_api_conforms_to_its_schema(live_server, tmp_path):
         cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
-    assert "Tested: 13" in proc.stdout  # 11 routes + HEAD and OPTIONS /sparql
+    assert "Tested: 15" in proc.stdout  # 13 routes + HEAD and OPTIONS /sparql
