@@ -35,6 +35,8 @@ class Settings:
     model: str = field(default_factory=lambda: os.environ.get("CKG_MODEL", DEFAULT_MODEL))
     #: ``auto`` (ONNX when the model can be exported, else torch), ``onnx`` or ``torch``.
     encoder: str = field(default_factory=lambda: os.environ.get("CKG_ENCODER", "auto"))
+    #: A SPARQL 1.1 server holding the graph (``kg.remote``); None: the build's embedded store.
+    store: str | None = field(default_factory=lambda: os.environ.get("CKG_STORE") or None)
 
     @property
     def dataset_path(self) -> Path:

@@ -38,6 +38,17 @@ class Encoder(StrEnum):
 
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 PlanFormatOpt = Annotated[str, typer.Option("--format", "-f", help="table | json | jsonl | csv | tsv | mermaid | dot")]
+
+
+class PublishMode(StrEnum):
+    swap = "swap"
+    per_graph = "per-graph"
+
+
+StoreOpt = Annotated[
+    str | None,
+    typer.Option("--store", help="SPARQL 1.1 server holding the graph, e.g. http://127.0.0.1:7878 ($CKG_STORE)."),
+]
 HomeOpt = Annotated[Path | None, typer.Option("--home", help="Build directory (default: data/build or $CKG_HOME).")]
 
 #: Exit status of ``ckg ingest`` when the build was written but records were rejected.
@@ -85,11 +96,17 @@ def _log_to_stderr(quiet: bool) -> None:
 
 
 def _settings(
-    home: Path | None = None, sources: Path | None = None, base_iri: str | None = None, encoder: str | None = None
+    home: Path | None = None,
+    sources: Path | None = None,
+    base_iri: str | None = None,
+    encoder: str | None = None,
+    store: str | None = None,
 ):
     from ckg.config import Settings
 
     kwargs: dict[str, Any] = {}
+    if store is not None:
+        kwargs["store"] = store
     if encoder is not None:
         kwargs["encoder"] = encoder
     if home is not None:
@@ -122,9 +139,10 @@ def ingest(
     hnsw_threshold: Annotated[
         int | None, typer.Option(help="Use HNSW instead of exact search from this many concepts (default 150000).")
     ] = None,
+    store: StoreOpt = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """Build everything from the sources and print the ingest report.
+    """Build everything from the sources and print the ingest report; with --store, publish it there too.
 
     Exit status: 0 clean, 1 error (nothing written), 3 built but some records were rejected.
     """
@@ -154,8 +172,42 @@ def ingest(
             )
         else:
             message("inferred graph left empty: inference needs the embeddings (--no-index skips both)")
+    if store:
+        _publish(settings, store)
     if rep.rejected:
         raise typer.Exit(EXIT_REJECTED)
+
+
+def _publish(settings: Any, url: str, mode: str = "swap") -> None:
+    from kg.remote import RemoteStore
+    from kg.workspace import Workspace
+
+    ws = Workspace(settings)
+    remote = RemoteStore(url)
+    try:
+        done = remote.publish(
+            ws.verified("dataset.nq"),
+            ws.manifest["dataset_sha256"],
+            mode=mode,  # type: ignore[arg-type]  (checked by the option's choices)
+            on_graph=lambda g, n: message(f"sent {n} triples for {g}"),
+        )
+    finally:
+        remote.close()
+    how = "in one transaction" if mode == "swap" else "one graph at a time"
+    message(f"published {done['graphs']} graphs ({done['triples']} triples) to {url} {how}")
+
+
+@app.command()
+def publish(
+    store: Annotated[str, typer.Option("--store", help="SPARQL 1.1 server to publish to, e.g. http://127.0.0.1:7878.")],
+    mode: Annotated[
+        PublishMode,
+        typer.Option(help="swap: one transaction; per-graph: a Graph Store Protocol PUT per named graph."),
+    ] = PublishMode.swap,
+    home: HomeOpt = None,
+) -> None:
+    """Publish the current build's graph to a SPARQL server, replacing the build published there before."""
+    _publish(_settings(home), store, mode.value)
 
 
 @app.command()
@@ -509,18 +561,33 @@ def serve(
         list[str] | None,
         typer.Option("--cors", help="Let pages from this origin call /v1 and /sparql (off by default; repeatable)."),
     ] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="API processes sharing the port (each loads the index and model).")
+    ] = 1,
+    store: StoreOpt = None,
     home: HomeOpt = None,
 ) -> None:
     """HTTP API (/v1/...), SPARQL endpoint (/sparql), explorer (/) and OpenAPI docs (/docs)."""
     import uvicorn
 
-    from server.app import LOOPBACK_HOSTS, Services, create_app, uvicorn_config
+    from server.app import LOOPBACK_HOSTS, Services, create_app, uvicorn_config, uvicorn_options, worker_environment
 
-    settings = _settings(home)
-    message(f"loading the graph, index and model from {settings.home} …")
+    settings = _settings(home, store=store)
+    hosts = tuple(dict.fromkeys([*LOOPBACK_HOSTS, host, *(allowed_host or [])]))
+    graph = f"the graph at {settings.store}" if settings.store else "the graph"
+    if settings.store:
+        from kg.workspace import Workspace
+
+        Workspace(settings).store.sandbox().start()  # refuse a store that holds another build, before serving
+    if workers > 1:
+        message(f"starting {workers} workers, each loading {graph}, index and model from {settings.home} …")
+        message(f"serving on http://{host}:{port} (explorer at /, docs at /docs, SPARQL at /sparql)")
+        os.environ.update(worker_environment(settings, hosts, tuple(cors or ())))
+        uvicorn.run("server.app:worker_app", factory=True, workers=workers, **uvicorn_options(host, port))
+        return
+    message(f"loading {graph}, index and model from {settings.home} …")
     services = Services(settings)
     message(f"serving on http://{host}:{port} (explorer at /, docs at /docs, SPARQL at /sparql)")
-    hosts = tuple(dict.fromkeys([*LOOPBACK_HOSTS, host, *(allowed_host or [])]))
     app = create_app(settings, services, hosts=hosts, cors=tuple(cors or ()))
     uvicorn.Server(uvicorn_config(app, host, port)).run()
 
@@ -558,10 +625,12 @@ def sparql(
     timeout: Annotated[float, typer.Option(help="Time limit in seconds.")] = 10.0,
     limit: Annotated[int, typer.Option(help="Row cap.")] = 10_000,
     home: HomeOpt = None,
+    store: StoreOpt = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """Run a SPARQL query (read-only) over all graphs."""
+    """Run a SPARQL query (read-only) over all graphs (of the build, or of the --store it was published to)."""
     from kg.queries import NAMED, render_named
+    from kg.workspace import Workspace
 
     if list_queries:
         emit(
@@ -572,7 +641,7 @@ def sparql(
         return
     if not query:
         raise typer.BadParameter("give a query, @file.rq, a named query, or --list")
-    ws = _workspace(home)
+    ws = Workspace(_settings(home, store=store))
     params = dict(p.split("=", 1) for p in (param or []))
     if query in NAMED:
         text, subs = render_named(NAMED[query], params, ws)

@@ -30,6 +30,7 @@ from kg.store import GraphStore
 
 if TYPE_CHECKING:
     from kg.graph import PrereqGraph
+    from kg.remote import RemoteStore
 
 
 @dataclass
@@ -260,7 +261,12 @@ class Workspace:
         return self.manifest.get("base_iri", self.settings.base_iri)
 
     @cached_property
-    def store(self) -> GraphStore:
+    def store(self) -> GraphStore | RemoteStore:
+        """The build's embedded store, or the SPARQL server in ``settings.store`` holding this same build."""
+        if self.settings.store:
+            from kg.remote import RemoteStore
+
+            return RemoteStore(self.settings.store, expected_sha256=self.manifest.get("dataset_sha256"))
         return GraphStore.load(self.verified("dataset.nq"))
 
     @cached_property
@@ -271,7 +277,9 @@ class Workspace:
             data = path.read_bytes()
             if hashlib.sha256(data).hexdigest() == self.manifest.get("catalog_sha256"):
                 return Catalog.from_snapshot(data, self.base_iri)
-        return Catalog(self.store, self.base_iri)
+        if self.settings.store:  # the catalog is read from the local snapshot only; the store is for SPARQL
+            raise BuildDamagedError(f"{path} is missing or not this build's; {REBUILD_HINT}")
+        return Catalog(self.store, self.base_iri)  # the embedded store: no store URL is set
 
     @cached_property
     def graph(self) -> PrereqGraph:

@@ -81,6 +81,7 @@ class Health(BaseModel):
     concepts: int
     build: dict[str, Any]
     index: dict[str, Any]
+    store: str = Field("embedded", description='"embedded", or the URL of the SPARQL server holding the graph')
 
 
 SearchResponse = SearchResults
@@ -187,6 +188,7 @@ def create_app(
             version=__version__,
             concepts=len(s.ws.catalog.concepts),
             build=_public(s.ws.manifest),
+            store=s.ws.settings.store or "embedded",
             index=_public(s.search.index.manifest),
         )
 
@@ -307,13 +309,32 @@ def create_app(
     return app
 
 
-def uvicorn_config(app: FastAPI, host: str = "127.0.0.1", port: int = 8000) -> Any:
+def uvicorn_options(host: str = "127.0.0.1", port: int = 8000) -> dict[str, Any]:
     """The one server configuration (``ckg serve`` and the tests): loopback by default, a head-size limit."""
+    return {"host": host, "port": port, "log_level": "warning", "h11_max_incomplete_event_size": MAX_REQUEST_HEAD_BYTES}
+
+
+def uvicorn_config(app: FastAPI, host: str = "127.0.0.1", port: int = 8000) -> Any:
     import uvicorn
 
-    return uvicorn.Config(
-        app, host=host, port=port, log_level="warning", h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES
-    )
+    return uvicorn.Config(app, **uvicorn_options(host, port))
+
+
+def worker_environment(settings: Settings, hosts: tuple[str, ...], cors: tuple[str, ...]) -> dict[str, str]:
+    """What ``ckg serve --workers N`` passes to each worker process (uvicorn starts them from an import string)."""
+    env = {"CKG_HOME": str(settings.home), "CKG_SERVE_HOSTS": ",".join(hosts), "CKG_SERVE_CORS": ",".join(cors)}
+    if settings.store:
+        env["CKG_STORE"] = settings.store
+    return env
+
+
+def worker_app() -> FastAPI:
+    """The app of one ``ckg serve --workers N`` process: settings from :func:`worker_environment`."""
+    import os
+
+    hosts = tuple(h for h in os.environ.get("CKG_SERVE_HOSTS", "").split(",") if h) or LOOPBACK_HOSTS
+    cors = tuple(o for o in os.environ.get("CKG_SERVE_CORS", "").split(",") if o)
+    return create_app(Settings(), hosts=hosts, cors=cors)
 
 
 @contextmanager
