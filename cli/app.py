@@ -593,11 +593,11 @@ def serve(
 
 
 @app.command()
-def mcp(home: HomeOpt = None) -> None:
+def mcp(store: StoreOpt = None, home: HomeOpt = None) -> None:
     """MCP server over stdio: tools to search, get a concept, find gaps, get a path, a context pack, SPARQL."""
     from server.mcp import create_server, run_stdio
 
-    run_stdio(create_server(_settings(home)))
+    run_stdio(create_server(_settings(home, store=store)))
 
 
 def resolve_concept(ws: Any, ref: str) -> Any:
