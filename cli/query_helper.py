@@ -1,4 +1,4 @@
-"""Entry point of the SPARQL query helper process (see :mod:`kg.sandbox`): ``python -m cli.query_helper DATASET SOCKET``."""
+"""Entry point of the SPARQL query helper process (see :mod:`kg.sandbox`): ``python -m cli.query_helper DATASET SOCKET WORKERS``."""
 
 from __future__ import annotations
 
@@ -13,5 +13,5 @@ def _ready() -> None:
 if __name__ == "__main__":
     from kg.sandbox import serve
 
-    serve(sys.argv[1], sys.argv[2], _ready)
+    serve(sys.argv[1], sys.argv[2], _ready, int(sys.argv[3]))
     sys.exit(0)

@@ -3,15 +3,18 @@
 Why not fork the server itself: it runs threads (uvicorn's pool, onnxruntime, BLAS, the MCP stdin
 reader). ``fork`` copies only the calling thread, with every lock the others held at that instant; a
 child that needs one waits forever, and a library's fork handler can stall the parent too. One such
-hang stopped a CI run for 80 minutes. The helper (``python -m cli.query_helper DATASET SOCKET``, which calls :func:`serve`) loads its own
-copy of the store, starts no threads and forks one child per query: the child shares the store
-copy-on-write (a fork costs milliseconds, not a reload), runs under a memory and a CPU-time limit, and
-is killed when the caller's time limit passes. An out-of-memory abort or an engine crash ends only
-that child. The helper ends when its parent does (it watches its stdin pipe).
+hang stopped a CI run for 80 minutes. The helper (``python -m cli.query_helper DATASET SOCKET WORKERS``,
+which calls :func:`serve`) loads its own copy of the store, starts no threads and forks a few workers
+that share the store copy-on-write. A worker takes one query at a time under a memory and a CPU-time
+limit set for that query, and is killed when the caller's time limit passes; an out-of-memory abort or
+an engine crash ends only that worker, and the helper forks a replacement. Workers are reused (a fresh
+fork per query cost 10-40 ms more per query, in page faults and teardown) and retire after
+:data:`RETIRE_AFTER` queries or :data:`RETIRE_GROWTH` bytes of growth. The helper ends when its parent
+does (it watches its stdin pipe), and its workers with it.
 
 Wire format on the helper's Unix socket, one connection per query: the caller sends a 4-byte length
-and a JSON request; the child answers with its pid (4 bytes, so the caller can kill it), then ``ok`` +
-result bytes or ``er`` + a JSON error, then closes.
+and a JSON request; the worker answers with its pid (4 bytes, so the caller can kill it), then ``ok`` +
+result bytes or ``er`` + a JSON error, then closes the connection.
 """
 
 from __future__ import annotations
@@ -144,7 +147,7 @@ class Sandbox:
         root = str(Path(__file__).resolve().parent.parent)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "cli.query_helper", str(self.dataset), os.path.join(tmp, "q.sock")],
+            [sys.executable, "-m", "cli.query_helper", str(self.dataset), os.path.join(tmp, "q.sock"), str(self.slots)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=log,
@@ -226,7 +229,8 @@ def _answer(data: bytes, memory: int) -> bytes:
 
 # -------------------------------------------------------------------- the helper side
 def _bound(memory: int, cpu_s: int) -> None:
-    """Address space: what the process has plus ``memory``; CPU time: ``cpu_s`` (a backstop to the kill)."""
+    """For the next query: address space up to what the process has plus ``memory``; CPU time up to what
+    it has used plus ``cpu_s`` (a backstop to the caller's kill)."""
     import resource
 
     with open("/proc/self/statm") as fh:
@@ -234,24 +238,31 @@ def _bound(memory: int, cpu_s: int) -> None:
     _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     limit = size + memory if hard == resource.RLIM_INFINITY else min(size + memory, hard)
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = int(usage.ru_utime + usage.ru_stime) + 1 + cpu_s
     _soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_s if hard == resource.RLIM_INFINITY else min(cpu_s, hard), hard))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu if hard == resource.RLIM_INFINITY else min(cpu, hard), hard))
 
 
 def _serve_one(conn: socket.socket, evaluate: Callable[[dict[str, Any]], bytes]) -> None:
-    """In a forked child: announce the pid, read the request, bound the process, answer."""
-    conn.sendall(_HEADER.pack(os.getpid()))
-    size = _HEADER.unpack(_read(conn, _HEADER.size))[0]
-    request = json.loads(_read(conn, size))
+    """In a worker: announce the pid, read the request, bound the process, answer, close."""
     try:
-        _bound(int(request["memory"]), int(request["cpu_s"]))
-        payload = b"ok" + evaluate(request)
-    except BaseException as exc:  # everything goes back to the caller, by name
-        from kg.store import as_ckg_error
+        conn.sendall(_HEADER.pack(os.getpid()))
+        size = _HEADER.unpack(_read(conn, _HEADER.size))[0]
+        request = json.loads(_read(conn, size))
+        try:
+            _bound(int(request["memory"]), int(request["cpu_s"]))
+            payload = b"ok" + evaluate(request)
+        except BaseException as exc:  # everything goes back to the caller, by name
+            from kg.store import as_ckg_error
 
-        err = as_ckg_error(exc)
-        payload = b"er" + json.dumps({"type": type(err).__name__, "message": str(err)}).encode("utf-8")
-    conn.sendall(payload)
+            err = as_ckg_error(exc)
+            payload = b"er" + json.dumps({"type": type(err).__name__, "message": str(err)}).encode("utf-8")
+        conn.sendall(payload)
+    except (OSError, EOFError):
+        pass  # the caller went away (gave up, or was killed): nothing to answer
+    finally:
+        conn.close()
 
 
 def _read(conn: socket.socket, n: int) -> bytes:
@@ -264,32 +275,89 @@ def _read(conn: socket.socket, n: int) -> bytes:
     return buf
 
 
-def serve(dataset: str, path: str, announce: Callable[[], None]) -> None:
-    """The helper: load the dataset, listen on ``path``, ``announce()`` readiness, fork a child per
-    connection, return when stdin closes (the parent is gone)."""
+def _rss() -> int:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def serve(dataset: str, path: str, announce: Callable[[], None], workers: int = 2) -> None:
+    """The helper: load the dataset, listen on ``path``, keep ``workers`` worker processes forked from it,
+    ``announce()`` readiness; return when stdin closes (the parent is gone; the workers see the same end).
+
+    Workers take connections themselves and serve one query each in turn. One killed at a time limit,
+    crashed by the engine or retired (see :data:`RETIRE_AFTER`, :data:`RETIRE_GROWTH`) is replaced.
+    """
     import pyoxigraph as ox
 
     from kg.store import evaluate_request
 
     store = ox.Store()
     store.bulk_load(path=dataset, format=ox.RdfFormat.N_QUADS)
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(128)
+    listener.setblocking(False)  # workers race for each connection; the losers go back to waiting
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)  # wakes the select below; children are reaped there
+    alive: set[int] = set()
+
+    def fork_worker() -> None:
+        pid = os.fork()
+        if pid:
+            alive.add(pid)
+            return
+        try:
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            os.close(wake_r)
+            os.close(wake_w)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)  # the engine's own abort message; the caller words it better
+            _work(listener, lambda request: evaluate_request(store, request))
+        finally:
+            os._exit(0)
+
+    for _ in range(workers):
+        fork_worker()
     announce()
     while True:
+        ready, _, _ = select.select([wake_r, sys.stdin], [], [])
+        if sys.stdin in ready and not os.read(sys.stdin.fileno(), 1 << 10):
+            return
+        if wake_r in ready:
+            with contextlib.suppress(BlockingIOError):
+                os.read(wake_r, 1 << 10)
+            while alive:
+                pid, _status = os.waitpid(-1, os.WNOHANG)
+                if pid == 0:
+                    break
+                alive.discard(pid)
+            while len(alive) < workers:
+                fork_worker()
+
+
+#: A worker retires after this many queries, or when it has grown this much since its first query
+#: (memory an engine keeps is not the next query's to use): its replacement starts fresh from the helper.
+RETIRE_AFTER = 200
+RETIRE_GROWTH = 256 * 1024**2
+
+
+def _work(listener: socket.socket, evaluate: Callable[[dict[str, Any]], bytes]) -> None:
+    """A worker's life: take a connection, serve it, until retirement or the helper's end (stdin closes)."""
+    base = _rss()
+    for _ in range(RETIRE_AFTER):
         ready, _, _ = select.select([listener, sys.stdin], [], [])
         if sys.stdin in ready and not os.read(sys.stdin.fileno(), 1 << 10):
             return
-        if listener in ready:
+        if listener not in ready:
+            continue
+        try:
             conn, _ = listener.accept()
-            if os.fork() == 0:
-                try:
-                    listener.close()
-                    devnull = os.open(os.devnull, os.O_WRONLY)
-                    os.dup2(devnull, 2)  # the engine's own abort message; the caller words it better
-                    _serve_one(conn, lambda request: evaluate_request(store, request))
-                finally:
-                    os._exit(0)
-            conn.close()
+        except BlockingIOError:
+            continue  # another worker took it
+        conn.setblocking(True)
+        _serve_one(conn, evaluate)
+        if _rss() - base > RETIRE_GROWTH:
+            return
