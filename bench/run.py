@@ -67,6 +67,10 @@ def main() -> None:
         from bench import hardening
 
         sections.append(hardening.section(settings.home))
+        print("SPARQL against the Oxigraph server …", file=sys.stderr)
+        from bench import store_peers
+
+        sections.append(store_peers.section(settings.home))
         print("browser pages …", file=sys.stderr)
         from bench import pages
 
