@@ -60,20 +60,14 @@ def figures(home: Path) -> list[Figure]:
 
 
 def section(home: Path) -> str:
-    rows = figures(home)
-    return "\n".join(
-        [
-            "## Browser pages from a warm server (`python -m bench.pages`)",
-            "",
-            f"`ckg serve` on loopback, Debian's chromium driven by Playwright; each page {REPEATS} times in a fresh "
-            "browser context after one warm-up, timed from navigation until what the page is for is on screen "
-            "(target: under 1 s each).",
-            "",
-            "| what | min / median / max | percentiles, extras | reproduce | note |",
-            "|---|---|---|---|---|",
-            *(f.row() for f in rows),
-            "",
-        ]
+    from bench.run import table
+
+    return table(
+        "Browser pages from a warm server (`python -m bench.pages`)",
+        figures(home),
+        f"`ckg serve` on loopback, Debian's chromium driven by Playwright; each page {REPEATS} times in a fresh "
+        "browser context after one warm-up, timed from navigation until what the page is for is on screen "
+        "(target: under 1 s each).",
     )
 
 

@@ -18,6 +18,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -47,10 +49,16 @@ def _wait(url: str, seconds: float = 120.0) -> None:
     raise RuntimeError(f"{url} did not come up in {seconds} s")
 
 
-def _start(args: list[str], ready: str, env: dict[str, str] | None = None) -> subprocess.Popen:
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    _wait(ready)
-    return proc
+@contextmanager
+def _running(args: list[str], ready: str) -> Iterator[None]:
+    """A server process, up (``ready`` answers) for the block, stopped after it."""
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait(ready)
+        yield
+    finally:
+        proc.terminate()
+        proc.wait()
 
 
 def _time(url: str) -> dict[str, list[float]]:
@@ -82,60 +90,28 @@ def figures(home: Path) -> list[Figure]:
         )
         port = _free_port()
         url = f"http://127.0.0.1:{port}"
-        proc = _start(
-            [
-                str(OXIGRAPH),
-                "serve-read-only",
-                "--location",
-                str(ro),
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--union-default-graph",
-            ],
-            f"{url}/query?query=ASK%7B%7D",
-        )
-        try:
+        ro_server = [str(OXIGRAPH), "serve-read-only", "--location", str(ro), "--bind", f"127.0.0.1:{port}"]
+        with _running([*ro_server, "--union-default-graph"], f"{url}/query?query=ASK%7B%7D"):
             results["oxigraph"] = _time(f"{url}/query")
-        finally:
-            proc.terminate()
-            proc.wait()
         # 2. ckg with its embedded store.
         port = _free_port()
         api = f"http://127.0.0.1:{port}"
-        ckg = [sys.executable, "-m", "cli.main", "-q", "serve", "--home", str(home), "--port", str(port)]
-        proc = _start(ckg, f"{api}/v1/health")
-        try:
+        ckg = [sys.executable, "-m", "cli.main", "-q", "serve", "--home", str(home)]
+        with _running([*ckg, "--port", str(port)], f"{api}/v1/health"):
             results["ckg"] = _time(f"{api}/sparql")
-        finally:
-            proc.terminate()
-            proc.wait()
         # 3. ckg answering from a read-write Oxigraph server it published to.
         sport = _free_port()
         store = f"http://127.0.0.1:{sport}"
-        server = _start(
-            [str(OXIGRAPH), "serve", "--location", str(Path(tmp) / "rw"), "--bind", f"127.0.0.1:{sport}"],
-            f"{store}/query?query=ASK%7B%7D",
-        )
-        try:
+        rw_server = [str(OXIGRAPH), "serve", "--location", str(Path(tmp) / "rw"), "--bind", f"127.0.0.1:{sport}"]
+        with _running(rw_server, f"{store}/query?query=ASK%7B%7D"):
             start = time.perf_counter()
-            subprocess.run(
-                [sys.executable, "-m", "cli.main", "-q", "publish", "--store", store, "--home", str(home)],
-                check=True,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+            publish = [sys.executable, "-m", "cli.main", "-q", "publish", "--store", store, "--home", str(home)]
+            subprocess.run(publish, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             publish_s = time.perf_counter() - start
             port = _free_port()
             api = f"http://127.0.0.1:{port}"
-            proc = _start([*ckg[:-1], str(port), "--store", store], f"{api}/v1/health")
-            try:
+            with _running([*ckg, "--port", str(port), "--store", store], f"{api}/v1/health"):
                 results["ckg --store"] = _time(f"{api}/sparql")
-            finally:
-                proc.terminate()
-                proc.wait()
-        finally:
-            server.terminate()
-            server.wait()
     out = []
     for name in QUERIES:
         base = statistics.median(results["oxigraph"][name])
@@ -156,21 +132,15 @@ def figures(home: Path) -> list[Figure]:
 
 
 def section(home: Path) -> str:
-    rows = figures(home)
-    return "\n".join(
-        [
-            "## SPARQL: ckg /sparql vs the Oxigraph server (`python -m bench.store_peers`)",
-            "",
-            f"The same dataset and queries over loopback HTTP, one keep-alive client, {REPEATS} requests after "
-            f"{WARMUP} warm-ups; JSON results. Oxigraph: `oxigraph serve-read-only --union-default-graph`. "
-            "ckg: `ckg serve` (each user query evaluated in the sandbox's forked child). "
-            "ckg --store: `ckg serve --store URL` over `oxigraph serve`, after `ckg publish`.",
-            "",
-            "| what | min / median / max | percentiles, extras | reproduce | note |",
-            "|---|---|---|---|---|",
-            *(f.row() for f in rows),
-            "",
-        ]
+    from bench.run import table
+
+    return table(
+        "SPARQL: ckg /sparql vs the Oxigraph server (`python -m bench.store_peers`)",
+        figures(home),
+        f"The same dataset and queries over loopback HTTP, one keep-alive client, {REPEATS} requests after "
+        f"{WARMUP} warm-ups; JSON results. Oxigraph: `oxigraph serve-read-only --union-default-graph`. "
+        "ckg: `ckg serve` (each user query evaluated by a sandbox worker). "
+        "ckg --store: `ckg serve --store URL` over `oxigraph serve`, after `ckg publish`.",
     )
 
 
