@@ -305,13 +305,30 @@ def evaluate_request(store: ox.Store, request: dict[str, Any]) -> bytes:
         cls = getattr(errors, choice["error"]["type"], QueryError)
         raise cls(choice["error"]["message"])
     fmt = (ox.RdfFormat if kind == "graph" else ox.QueryResultsFormat).from_media_type(choice["media"])
-    if kind != "ask":
-        cap = int(request["row_cap"])
-        for count, _ in enumerate(res, start=1):
-            if count > cap:
-                raise QueryError(f"the result has more than {cap:,} rows; add LIMIT and OFFSET to page through it")
-        res = run()  # counted by consuming it: run again to write it
-    return kind.encode("ascii") + b"\n" + (res.serialize(format=fmt) or b"")
+    if kind == "ask":
+        return kind.encode("ascii") + b"\n" + (res.serialize(format=fmt) or b"")
+    # One evaluation, counted against the cap while it is collected (running it again to write it
+    # doubled the cost of every SELECT).
+    cap = int(request["row_cap"])
+    too_many = f"the result has more than {cap:,} rows; add LIMIT and OFFSET to page through it"
+    if kind == "graph":
+        triples = []
+        for t in res:
+            if len(triples) >= cap:
+                raise QueryError(too_many)
+            triples.append(t)
+        return b"graph\n" + (ox.serialize(triples, format=fmt) or b"")
+    variables = [v.value for v in res.variables]
+    bindings = []
+    for sol in res:
+        if len(bindings) >= cap:
+            raise QueryError(too_many)
+        bindings.append({v: term_json(t) for v in variables if (t := sol[v]) is not None})
+    doc = json.dumps({"head": {"vars": variables}, "results": {"bindings": bindings}}, ensure_ascii=False)
+    body = doc.encode("utf-8")
+    if fmt != ox.QueryResultsFormat.JSON:
+        body = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON).serialize(format=fmt) or b""
+    return b"select\n" + body
 
 
 def _result_bytes(result: QueryResult) -> bytes:
