@@ -145,6 +145,25 @@ def test_a_plan_with_two_known_concepts_is_the_library_s_gap_and_its_drawing(pag
     assert len(with_layers.missing) < len(shown)
 
 
+def test_the_plan_form_suggests_concepts_and_adds_known_ones(page):
+    page.goto("/#/plan")
+    page.type("#plan-add", "decision tr")
+    page.wait_for_selector("#concept-suggestions option[value='decision-tree']", state="attached")
+    page.fill("#plan-add", "decision-tree")
+    page.press("#plan-add", "Enter")
+    page.fill("#plan-add", "ensemble-methods")
+    page.press("#plan-add", "Enter")
+    assert page.input_value("#plan-known") == "decision-tree,ensemble-methods" and page.input_value("#plan-add") == ""
+    page.type("#plan-target", "gradient boosting")
+    page.wait_for_selector("#concept-suggestions option[value='gradient-boosting-machines']", state="attached")
+    page.fill("#plan-target", "gradient-boosting-machines")
+    page.click("#plan-form button[type=submit]")
+    page.wait_for_function(
+        "location.hash === '#/plan/gradient-boosting-machines?known=decision-tree%2Censemble-methods'"
+    )
+    page.wait_for_selector("#plan li")
+
+
 def test_the_sparql_workbench_runs_named_queries_and_locates_errors(page):
     page.goto("/#/sparql")
     page.click("#sparql-form button")

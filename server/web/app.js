@@ -229,6 +229,28 @@ function drawPlan(graph) {
   $("plan-figure").hidden = false;
 }
 
+// Suggestions for the target and the known concepts: lexical search as you type (ids as values,
+// labels shown beside them), so a concept is picked by name, never guessed.
+let suggestTimer = null;
+
+async function suggest(text) {
+  if (text.trim().length < 2) return;
+  try {
+    const res = await api(`/v1/search?q=${encodeURIComponent(text)}&k=8&mode=lexical`);
+    $("concept-suggestions").replaceChildren(...res.hits.map((h) => el("option", { value: h.id, label: h.label })));
+  } catch { /* suggestions are a convenience: the plan itself reports bad names */ }
+}
+
+function addKnown(onlySuggested) {
+  const id = $("plan-add").value.trim();
+  const suggested = [...$("concept-suggestions").options].some((o) => o.value === id);
+  if (!id || (onlySuggested && !suggested)) return;  // leaving the field with half a name adds nothing
+  const known = $("plan-known").value.split(",").map((s) => s.trim()).filter(Boolean);
+  if (!known.includes(id)) known.push(id);
+  $("plan-known").value = known.join(",");
+  $("plan-add").value = "";
+}
+
 function planMarkdown(plan) {
   const lines = [`# Learning plan for ${plan.targets.join(", ")}`, ""];
   plan.missing.forEach((i) => lines.push(`${i.step}. ${i.label}${i.minutes ? ` (${i.minutes} min)` : ""}${i.via_inferred ? " *(inferred)*" : ""}`));
@@ -335,6 +357,14 @@ $("q").addEventListener("input", (e) => {
   clearTimeout(searchTimer);
   searchTimer = setTimeout(() => search(e.target.value), 150);
 });
+for (const id of ["plan-target", "plan-add"]) {
+  $(id).addEventListener("input", (e) => {
+    clearTimeout(suggestTimer);
+    suggestTimer = setTimeout(() => suggest(e.target.value), 120);
+  });
+}
+$("plan-add").addEventListener("change", () => addKnown(true));
+$("plan-add").addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); addKnown(false); } });
 $("plan-form").addEventListener("submit", (e) => {
   e.preventDefault();
   const known = $("plan-known").value.split(",").map((s) => s.trim()).filter(Boolean);
