@@ -105,6 +105,27 @@ class GapRequest(BaseModel):
     graph: bool = Field(False, description="also return the plan as a drawable graph (nodes, edges, legend)")
 
 
+#: Media types a plan can also be answered in: its picture (see retrieval/picture.py).
+PICTURE_TYPES = ("text/vnd.mermaid", "text/vnd.graphviz")
+_PICTURES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The plan (JSON), or its picture as Mermaid or Graphviz DOT text when accepted",
+        "content": {media: {"schema": {"type": "string"}} for media in PICTURE_TYPES},
+    }
+}
+
+
+def _plan_or_picture(finder: Any, plan: GapPlan, accept: str | None) -> Any:
+    """``plan`` itself, or its drawing when the client asked for one of :data:`PICTURE_TYPES`."""
+    from retrieval.picture import dot, mermaid
+
+    wanted = [m for m in PICTURE_TYPES if m in (accept or "")]
+    if not wanted or "application/json" in (accept or ""):
+        return plan
+    draw = mermaid if wanted[0] == "text/vnd.mermaid" else dot
+    return Response(draw(finder.picture(plan)), media_type=f"{wanted[0]}; charset=utf-8")
+
+
 class NamedQueryDoc(BaseModel):
     """A query shipped with ckg (``kg/queries/*.rq``), as ``ckg sparql --list`` shows it."""
 
@@ -279,27 +300,32 @@ def create_app(
             text, _ = render_named(q, {"target": target} if target is not None else {}, svc(request).ws)
         return NamedQueryDoc(name=q.name, description=q.description, params=list(q.params), text=text)
 
-    @app.post("/v1/gap", response_model=GapPlan, tags=["learning paths"])
-    def gap(request: Request, body: GapRequest) -> GapPlan:
+    @app.post("/v1/gap", response_model=GapPlan, tags=["learning paths"], responses=_PICTURES)
+    def gap(request: Request, body: GapRequest) -> Any:
+        """The plan as JSON, or its picture when the client accepts ``text/vnd.mermaid`` or
+        ``text/vnd.graphviz`` (the same drawing as ``ckg gap -f mermaid|dot``)."""
         finder = svc(request).gap_finder(body.asserted_only, body.min_confidence)
         known = finder.known_set(body.known, None, body.up_to_layer)
-        return finder.gap(
+        plan = finder.gap(
             body.targets,
             known,
             exclude_known_prerequisites=not body.include_known_prerequisites,
             related=body.related,
             graph=body.graph,
         )
+        return _plan_or_picture(finder, plan, request.headers.get("accept"))
 
-    @app.get("/v1/path", response_model=GapPlan, tags=["learning paths"])
+    @app.get("/v1/path", response_model=GapPlan, tags=["learning paths"], responses=_PICTURES)
     def path(
         request: Request,
         target: Annotated[str, Query(min_length=1, max_length=2000, description="Concept id, label or free text")],
         asserted_only: bool = False,
         min_confidence: Annotated[float | None, Query(ge=0.0, le=1.0)] = None,
         graph: Annotated[bool, Query(description="also return the plan as a drawable graph")] = False,
-    ) -> GapPlan:
-        return svc(request).gap_finder(asserted_only, min_confidence).path(target, graph=graph)
+    ) -> Any:
+        """The full path as JSON, or its picture (``Accept: text/vnd.mermaid`` or ``text/vnd.graphviz``)."""
+        finder = svc(request).gap_finder(asserted_only, min_confidence)
+        return _plan_or_picture(finder, finder.path(target, graph=graph), request.headers.get("accept"))
 
     @app.post("/v1/context", response_model=ContextPack, tags=["rag"])
     def context(request: Request, body: ContextRequest) -> ContextPack:

@@ -162,6 +162,12 @@ def test_the_plan_form_suggests_concepts_and_adds_known_ones(page):
         "location.hash === '#/plan/gradient-boosting-machines?known=decision-tree%2Censemble-methods'"
     )
     page.wait_for_selector("#plan li")
+    # The Markdown export: the steps, then the server's mermaid picture of the same plan.
+    page.click("#plan-md")
+    page.wait_for_selector("#plan-markdown:not([hidden])")
+    markdown = page.text_content("#plan-markdown")
+    assert markdown.startswith("# Learning plan for gradient-boosting-machines\n\n1. ")
+    assert "```mermaid\ngraph BT\n" in markdown and "  class n_gradient_boosting_machines" in markdown
 
 
 def test_the_sparql_workbench_runs_named_queries_and_locates_errors(page):

@@ -96,6 +96,16 @@ def test_gap_and_path_return_their_drawing_when_asked(client):
     assert client.post("/v1/gap", json={"targets": ["Cramér-Rao Bound"]}).json()["graph"] is None
     path = client.get("/v1/path", params={"target": "Fisher Information", "graph": True}).json()
     assert len(path["graph"]["nodes"]) == 6 and len(path["graph"]["edges"]) == 6
+    # The same plan as a picture, by content negotiation (the text `ckg gap -f mermaid|dot` prints).
+    body = {"targets": ["Cramér-Rao Bound"], "known": ["Maximum Likelihood Estimation"]}
+    drawn = client.post("/v1/gap", json=body, headers={"accept": "text/vnd.mermaid"})
+    assert drawn.headers["content-type"] == "text/vnd.mermaid; charset=utf-8"
+    assert (
+        drawn.text.startswith("graph BT\n") and "n_maximum_likelihood_estimation --> n_fisher_information" in drawn.text
+    )
+    dot = client.get("/v1/path", params={"target": "Fisher Information"}, headers={"accept": "text/vnd.graphviz"})
+    assert dot.headers["content-type"].startswith("text/vnd.graphviz") and dot.text.startswith("digraph path {")
+    assert client.post("/v1/gap", json=body, headers={"accept": "application/json"}).json()["missing"]
 
 
 def test_named_queries_are_listed_and_bound(client):

@@ -105,16 +105,19 @@ async function showConcept(id) {
 
 // --------------------------------------------------------------------- plan
 let lastPlan = null;
+let lastRequest = null;
 
 async function makePlan(target, known, upTo) {
   $("plan-status").textContent = "planning…";
   try {
+    lastRequest = { targets: [target], known, up_to_layer: upTo || null };
     const plan = await api("/v1/gap", {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ targets: [target], known, up_to_layer: upTo || null, graph: true }),
+      body: JSON.stringify({ ...lastRequest, graph: true }),
     });
     lastPlan = plan;
+    $("plan-markdown").hidden = true;
     const minutes = plan.total_minutes ? `, about ${plan.total_minutes} minutes` : "";
     $("plan-status").textContent = `${plan.missing.length} concepts to learn before ${plan.targets.join(", ")}${minutes}`;
     $("plan").replaceChildren(...plan.missing.map((i) => el("li", { "data-id": i.id },
@@ -251,9 +254,17 @@ function addKnown(onlySuggested) {
   $("plan-add").value = "";
 }
 
-function planMarkdown(plan) {
+async function planMarkdown(plan) {
   const lines = [`# Learning plan for ${plan.targets.join(", ")}`, ""];
   plan.missing.forEach((i) => lines.push(`${i.step}. ${i.label}${i.minutes ? ` (${i.minutes} min)` : ""}${i.via_inferred ? " *(inferred)*" : ""}`));
+  lines.push("", `${plan.total_minutes} minutes in total.`);
+  // The picture as the server draws it (the same as `ckg gap -f mermaid`): Markdown viewers render it.
+  const picture = await api("/v1/gap", {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "text/vnd.mermaid" },
+    body: JSON.stringify(lastRequest),
+  });
+  lines.push("", "```mermaid", picture.trimEnd(), "```");
   return lines.join("\n") + "\n";
 }
 
@@ -376,9 +387,11 @@ $("plan-form").addEventListener("submit", (e) => {
 });
 $("plan-md").addEventListener("click", async () => {
   if (!lastPlan) return;
-  const md = planMarkdown(lastPlan);
+  const md = await planMarkdown(lastPlan);
+  $("plan-markdown").textContent = md;  // shown too, to select by hand where the clipboard is not allowed
+  $("plan-markdown").hidden = false;
   try { await navigator.clipboard.writeText(md); $("plan-status").textContent = "copied as Markdown"; }
-  catch { $("plan").replaceChildren(el("pre", {}, md)); }
+  catch { $("plan-status").textContent = "the Markdown is below (the clipboard is not available here)"; }
 });
 $("named-query").addEventListener("change", (e) => insertNamed(e.target.value, $("named-target").value.trim()));
 $("named-form").addEventListener("submit", (e) => {
