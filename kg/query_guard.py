@@ -110,3 +110,19 @@ def _iri_end(text: str, i: int) -> int | None:
             return None
         j += 1
     return None
+
+
+#: A dataset clause: ``FROM <iri>`` or ``FROM NAMED <iri>`` (prefixed names too).
+_FROM = re.compile(r"(?<![?$\w])FROM\s+(NAMED\s+)?(<|[\w.-]*:)", re.IGNORECASE)
+_STRING = re.compile(r'"""(?:.|\n)*?"""|\'\'\'(?:.|\n)*?\'\'\'|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'|#[^\n]*')
+
+
+def _without_strings(sparql: str) -> str:
+    """The query with its string literals and comments blanked, so a FROM inside them is not a clause."""
+    return _STRING.sub(" ", sparql)
+
+
+def names_dataset(sparql: str) -> bool:
+    """Whether the query names its own dataset (``FROM`` / ``FROM NAMED``): then that dataset is used,
+    not the union of every graph that ckg makes the default otherwise (SPARQL 1.1 Protocol, 2.1.4)."""
+    return _FROM.search(_without_strings(sparql)) is not None

@@ -249,7 +249,9 @@ class RemoteStore:
     ) -> Any:
         graphs = self.graphs()
         params: list[tuple[str, str]] = [("query", _prefix_line() + sparql)]
-        if default is None and not named:  # the union of the build's graphs, as the embedded store does
+        if default is None and not named and query_guard.names_dataset(sparql):
+            pass  # the query names its own dataset (FROM / FROM NAMED): the protocol must not override it
+        elif default is None and not named:  # the union of the build's graphs, as the embedded store does
             params += [("default-graph-uri", g) for g in graphs] + [("named-graph-uri", g) for g in graphs]
         else:
             params += [("default-graph-uri", g) for g in default or []]

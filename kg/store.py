@@ -249,7 +249,7 @@ class GraphStore:
         box: dict[str, Any] = {}
         done = threading.Event()
         deadline = time.monotonic() + timeout
-        union = "default_graph" not in options
+        union = "default_graph" not in options and not query_guard.names_dataset(sparql)
         store = self.store
 
         def work() -> None:
@@ -286,14 +286,15 @@ def evaluate_request(store: ox.Store, request: dict[str, Any]) -> bytes:
     sparql = request["sparql"]
     if request["op"] == "query":
         subs = {ox.Variable(k): _term(v) for k, v in request["substitutions"].items()}
-        res = store.query(sparql, prefixes=PREFIXES, use_default_graph_as_union=True, substitutions=subs or None)
+        union = not query_guard.names_dataset(sparql)
+        res = store.query(sparql, prefixes=PREFIXES, use_default_graph_as_union=union, substitutions=subs or None)
         return _result_bytes(_materialise(res, int(request["limit"]), float("inf")))
     extra: dict[str, Any] = {}
     if request["default_graphs"]:
         extra["default_graph"] = [_graph_iri(g) for g in request["default_graphs"]]
     if request["named_graphs"]:
         extra["named_graphs"] = [_graph_iri(g) for g in request["named_graphs"]]
-    union = not request["default_graphs"]
+    union = not request["default_graphs"] and not query_guard.names_dataset(sparql)
 
     def run() -> Any:
         return store.query(sparql, prefixes=PREFIXES, use_default_graph_as_union=union, **extra)

@@ -239,3 +239,18 @@ def test_a_helper_that_cannot_load_the_dataset_is_a_clear_error(tmp_path):
     with pytest.raises(QueryError, match=r"the query helper for .*dataset.nq did not start: .*ckg ingest"):
         store.query("ASK { ?s ?p ?o }", isolated=True)
     store.close()
+
+
+@pytest.mark.parametrize(
+    ("query", "names"),
+    [
+        ("SELECT * FROM <urn:g> WHERE { ?s ?p ?o }", True),
+        ("select * from named <urn:g> where { graph ?g { ?s ?p ?o } }", True),
+        ("SELECT * FROM\nckg:graph WHERE {}", True),
+        ('SELECT * WHERE { ?s ?p "FROM <urn:g>" }', False),
+        ("SELECT ?from WHERE { ?from ?p ?o } # FROM <urn:g>", False),
+        ("SELECT * WHERE { ?s ?p ?o }", False),
+    ],
+)
+def test_a_query_naming_its_dataset_is_recognised(query, names):
+    assert query_guard.names_dataset(query) is names

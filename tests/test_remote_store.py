@@ -95,6 +95,10 @@ def test_the_published_store_answers_as_the_embedded_one(published):
     # The meta graph is not part of any query's dataset.
     graphs = [row[0].value for row in ws.store.query(PER_GRAPH).rows]
     assert META_GRAPH not in graphs and len(graphs) == 7
+    # A query that names its own dataset (FROM) gets that dataset, not the build's union.
+    inferred = "SELECT (COUNT(*) AS ?n) FROM <https://ckg.example.org/graph/inferred> WHERE { ?s ?p ?o }"
+    a, b = ws.store.query(inferred, isolated=True), local.store.query(inferred, isolated=True)
+    assert a.rows == b.rows and 0 < int(a.rows[0][0].value) < len(local.store)
     construct = "CONSTRUCT { ?c skos:prefLabel ?l } WHERE { ?c skos:notation 'bm25' ; skos:prefLabel ?l }"
     assert {str(t) for t in ws.store.query(construct).triples} == {str(t) for t in local.store.query(construct).triples}
 

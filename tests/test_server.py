@@ -265,6 +265,19 @@ def test_default_graph_uri_narrows_the_default_graph(client):
     assert inferred["results"]["bindings"][0]["n"]["value"] == "0"
 
 
+def test_a_query_s_own_from_clause_is_its_dataset(client):
+    """FROM in the query (and no protocol dataset) narrows the default graph; without it, every graph."""
+    q = "SELECT (COUNT(*) AS ?n) {FROM} WHERE {{ ?a ckg:requires ?b }}"
+    count = lambda text: client.get("/sparql", params={"query": text}).json()["results"]["bindings"][0]["n"]["value"]  # noqa: E731
+    assert count(q.format(FROM="FROM <https://ckg.example.org/graph/merged>")) == "406"
+    assert count(q.format(FROM="FROM <https://ckg.example.org/graph/theory-library>")) == "0"
+    assert count(q.format(FROM="")) == "406"  # the union of every graph
+    every = "SELECT (COUNT(*) AS ?n) {FROM} WHERE {{ ?s ?p ?o }}"
+    assert int(count(every.format(FROM="FROM <https://ckg.example.org/graph/merged>"))) < int(
+        count(every.format(FROM=""))
+    )
+
+
 def test_sparql_errors(client):
     doc = problem(client.get("/sparql", params={"query": "SELECT ?x WHERE { ?x"}), 400)
     assert "syntax error" in doc["detail"]
