@@ -367,7 +367,7 @@ def evaluate(
         bool, typer.Option("--plans", help="Judge learning plans against data/eval/plans.jsonl instead.")
     ] = False,
     min_confidence: Annotated[
-        float | None, typer.Option("--min-confidence", help="With --plans: inferred edges used (default 0.2).")
+        float | None, typer.Option("--min-confidence", help="With --plans: inferred edges used (default 0.15).")
     ] = None,
     home: HomeOpt = None,
     fmt: FormatOpt = Format.table,
@@ -404,7 +404,7 @@ UpToOpt = Annotated[str | None, typer.Option("--up-to-layer", help="Treat every 
 AssertedOpt = Annotated[bool, typer.Option("--asserted-only", help="Use only prerequisites a source states.")]
 ConfidenceOpt = Annotated[
     float | None,
-    typer.Option("--min-confidence", help="Use inferred prerequisites at or above this confidence (default 0.2)."),
+    typer.Option("--min-confidence", help="Use inferred prerequisites at or above this confidence (default 0.15)."),
 ]
 GAP_COLUMNS = ["step", "id", "label", "layer", "minutes", "via_inferred", "why"]
 

@@ -15,10 +15,10 @@ from pydantic import BaseModel
 
 #: Gap, path and next plan over inferred edges at or above this confidence by default. It lives
 #: here, with the graph they plan over, so graph-only commands need not import kg.inference (numpy).
-USE_THRESHOLD = 0.20
+USE_THRESHOLD = 0.15
 #: A plan lists a prerequisite reached through inferred edges when the best chain to it is supported at
 #: this or better (product of confidences, :meth:`PrereqGraph.support`); stated chains always count.
-PLAN_SUPPORT = 0.03
+PLAN_SUPPORT = 0.07
 
 
 class LintFinding(BaseModel):

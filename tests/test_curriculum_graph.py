@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from ingest.concepts import Concept, SourceRef
+from kg.inference.cues import direction
 from kg.inference.mentions import MentionIndex, concept_mentions
 from kg.inference.taxonomy import broader_relations, genus
 
@@ -58,6 +59,41 @@ def test_mentions_read_every_record_with_evidence(ingested):
     assert ("bm25", "tf-idf") in said
     # A merged concept is read in all its records: the theory topic and its wiki entry.
     assert any(k[0] == "transformer-architecture" and said[k].file == "topic-wiki.txt" for k in said)
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase", "expected"),
+    [
+        # the named concept builds on the described one
+        ("It is the mathematical principle that backpropagation applies at scale.", "backpropagation", -1),
+        ("The workhorses behind PAC / generalization proofs.", "generalization", -1),
+        ("TRPO is solved by natural-gradient + line search; PPO is its first-order clipped approximation.", "PPO", -1),
+        ("This is the mathematical substrate of score-based diffusion models.", "diffusion models", -1),
+        # a cue reaches a few words only: the fourth item of a list is not "the substrate of" anything
+        ("This is the substrate of score-based diffusion models, flow matching, and SDEs.", "flow matching", 0),
+        # the described concept builds on the named one
+        ("DQN parameterises Q by a CNN and trains it by Q-learning on mini-batches.", "Q-learning", 1),
+        ("xLSTM is a family of modern LSTM variants that adds exponential gating.", "LSTM", 1),
+        ("Scheduling combined with PagedAttention raises throughput.", "PagedAttention", 1),
+        ("A Transformer-based encoder.", "Transformer", 1),
+        # no cue, or a cue in another sentence
+        ("Random forests average many decision trees.", "decision trees", 0),
+        ("It is used widely. Decision trees are simple.", "decision trees", 0),
+        ("Nothing here names it.", "decision trees", 0),
+    ],
+)
+def test_sentence_cues_say_which_way_a_mention_points(text, phrase, expected):
+    assert direction(text, phrase) == expected
+
+
+def test_cues_on_real_descriptions_orient_mutual_mentions(ingested):
+    """Chain rule and backpropagation name each other; only the sentences say which comes first."""
+    concepts = {c.id: c for c in ingested.concepts}
+    said = {(m.source, m.target): m for m in concept_mentions(concepts)}
+    assert said[("chain-rule", "backpropagation")].cue < 0  # "the principle that backpropagation applies"
+    assert said[("backpropagation", "chain-rule")].cue > 0  # "by applying the chain rule"
+    assert said[("trust-region-policy-optimization", "proximal-policy-optimization")].cue < 0
+    assert said[("random-forest", "decision-tree")].cue == 0
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,8 @@ Only theory-library topics carry prerequisite lines; the ~900 concepts of the
 other sources would be leaves. :func:`infer` fills the graph in, in stages
 that each live in their own module:
 
-1. :mod:`~kg.inference.mentions` - which concepts every description names;
+1. :mod:`~kg.inference.mentions` - which concepts every description names, and
+   :mod:`~kg.inference.cues` - which way each of those sentences points;
 2. :mod:`~kg.inference.taxonomy` - genus (broader), related, same-topic links;
 3. :mod:`~kg.inference.values` - a first layer/level/minutes/module estimate;
 4. :mod:`~kg.inference.scoring` - candidate prerequisites between any two

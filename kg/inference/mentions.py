@@ -25,11 +25,12 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ingest.concepts import Concept
 from ingest.labels import GENERIC_HEADS, analyse
 from ingest.text import fold, is_acronym, joined_words, stem, words
+from kg.inference.cues import direction
 
 MAX_WORDS = 7
 #: A one-word label shorter than this is too ambiguous to count ("bias", "loss") unless it is an acronym.
@@ -47,6 +48,9 @@ class Mention:
     file: str
     line: int
     phrase: str
+    #: Which way the sentences point (:func:`~kg.inference.cues.direction`, summed over every record that
+    #: names ``target``): > 0 the source builds on the target, < 0 the target builds on the source.
+    cue: int = 0
 
     @property
     def evidence(self) -> str:
@@ -129,6 +133,7 @@ def concept_mentions(concepts: Mapping[str, Concept], index: MentionIndex | None
     """Every (concept, named concept) pair across every source record, with its evidence; sorted."""
     index = index or MentionIndex(concepts)
     out: dict[tuple[str, str], Mention] = {}
+    cues: dict[tuple[str, str], int] = defaultdict(int)
     for c in concepts.values():
         own = {fold(c.label)}
         for ref in c.sources:
@@ -136,4 +141,5 @@ def concept_mentions(concepts: Mapping[str, Concept], index: MentionIndex | None
                 if target == c.id or fold(phrase) in own:
                     continue
                 out.setdefault((c.id, target), Mention(c.id, target, ref.file, ref.line, phrase))
-    return [out[k] for k in sorted(out)]
+                cues[(c.id, target)] += direction(ref.description or "", phrase)
+    return [replace(out[k], cue=cues[k]) for k in sorted(out)]

@@ -14,7 +14,11 @@ mean the same for a theory topic and a wiki entry:
 * ``similarity`` and its rank among ``c``'s neighbours;
 * ``inherit_max`` / ``inherit_sum``: similar concepts that require ``t``;
 * ``layer_gap`` / ``deeper`` / ``level_gap``: depth order (inferred layers where none is stated);
-* ``generality``: how many concepts name ``t`` (log), and the difference to ``c``'s.
+* ``generality``: how many concepts name ``t`` (log), and the difference to ``c``'s;
+* ``cue_forward`` / ``cue_backward``: the sentences that name one from the other say
+  which builds on which ("the principle that backpropagation applies",
+  "trains it by Q-learning"; :mod:`~kg.inference.cues`). Mentions alone are
+  symmetric when two concepts name each other; these are what orient them.
 
 A logistic regression (scikit-learn) is fitted on the asserted edges: every
 candidate of a concept with stated prerequisites, labelled by whether it is
@@ -56,6 +60,8 @@ FEATURES = (
     "generality_gap",
     "popularity",
     "co_required",
+    "cue_forward",
+    "cue_backward",
 )
 NEIGHBOURS = 10
 REFD_NEIGHBOURS = 10
@@ -176,6 +182,10 @@ class Evidence:
         # Concepts that require c and also require t: co-prerequisites are often each other's prerequisites.
         dependents = list(self.graph.predecessors(c)) if c in self.graph else []
         co = sum(1 for d in dependents if self.graph.has_edge(d, t))
+        # Sentence cues (kg.inference.cues): c's text builds on t, or t's text says t is built on c.
+        ct, tc = self.names.get(c, {}).get(t), self.names.get(t, {}).get(c)
+        forward = (ct.cue if ct else 0) - (tc.cue if tc else 0)
+        backward = -forward
         indeg = self.graph.in_degree(t) if t in self.graph else 0
         if t in own_edges:
             indeg -= 1
@@ -196,6 +206,8 @@ class Evidence:
             self.generality.get(t, 0.0) - self.generality.get(c, 0.0),
             math.log1p(max(indeg, 0)),
             float(co),
+            float(forward > 0),
+            float(backward > 0),
         ]
         # Rounded so that float noise in the last bits of a dot product cannot flip a decision.
         return [round(x, 3) for x in row]
