@@ -4,7 +4,9 @@ Training queries: the dev split of ``data/eval/search.jsonl`` plus the older
 regression set ``data/eval/gold.jsonl`` (63 queries the first weights were
 chosen on; 49 dev queries alone leave a wide plateau of equally good settings).
 
-A grid over the dense, lexical and graph weights and the RRF constant; the
+Two fusion functions, each over its own grid: weighted reciprocal-rank fusion
+(dense, lexical and graph weights and the RRF constant, 630 settings) and the
+convex combination of normalised scores (``alpha``, the dense share). The
 objective is training MRR, ties broken by training recall@5 and then by the
 mean MRR of the setting's grid neighbours (a point inside a plateau, not on
 its edge, is less likely to be an accident of the sample). The chosen values are written into
@@ -27,6 +29,7 @@ DENSE = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
 LEXICAL = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
 GRAPH = (0.0, 0.1, 0.25)
 K = (5, 10, 20, 40, 60)
+ALPHA = tuple(round(0.05 * i, 2) for i in range(2, 19))  # 0.1 .. 0.9
 
 
 def main() -> None:
@@ -41,11 +44,16 @@ def main() -> None:
     dev = [g.model_copy(update={"relevant": [resolve(r) or r for r in g.relevant]}) for g in dev]
     base = SearchService(ws)
     encode = lru_cache(maxsize=None)(lambda q: base.embedder.encode([q]))
-    results = []
-    for dense, lexical, graph, k in itertools.product(DENSE, LEXICAL, GRAPH, K):
-        svc = SearchService(ws, fusion=Fusion(dense, lexical, graph, k))
+
+    def service(fusion: Fusion) -> SearchService:
+        svc = SearchService(ws, fusion=fusion)
         svc.__dict__.update(index=base.index, lexical=base.lexical, catalog=base.catalog, _origins=base._origins)
         svc.__dict__["embedder"] = type("Cached", (), {"encode": staticmethod(lambda qs: encode(qs[0]))})()
+        return svc
+
+    results = []
+    for dense, lexical, graph, k in itertools.product(DENSE, LEXICAL, GRAPH, K):
+        svc = service(Fusion(kind="rrf", dense=dense, lexical=lexical, graph=graph, k=k))
         ms = [metrics([h.id for h in svc.search(g.query, k=10)], set(g.relevant)) for g in dev]
         mrr = sum(m["mrr"] for m in ms) / len(ms)
         r5 = sum(m["recall_at_5"] for m in ms) / len(ms)
@@ -64,11 +72,28 @@ def main() -> None:
 
     results = [(mrr, r5, round(neighbourhood(st), 4), st) for mrr, r5, _, st in results]
     results.sort(reverse=True)
-    print(f"{len(dev)} training queries, {len(results)} settings; best first:")
+    print(f"{len(dev)} training queries; reciprocal-rank fusion, {len(results)} settings; best first:")
     for mrr, r5, around, (d, lx, g, k) in results[:10]:
         print(f"  dense {d} lexical {lx} graph {g} k {k}: MRR {mrr:.4f} R@5 {r5:.4f} (neighbours' MRR {around:.4f})")
     base_row = next(r for r in results if r[3] == (1.0, 1.0, 0.25, 60))
     print(f"  (equal weights, k 60: MRR {base_row[0]:.4f} R@5 {base_row[1]:.4f})")
+
+    convex = {}
+    for alpha in ALPHA:
+        svc = service(Fusion(kind="convex", alpha=alpha, graph=0.1))
+        ms = [metrics([h.id for h in svc.search(g.query, k=10)], set(g.relevant)) for g in dev]
+        convex[alpha] = (
+            round(sum(m["mrr"] for m in ms) / len(ms), 4),
+            round(sum(m["recall_at_5"] for m in ms) / len(ms), 4),
+        )
+    rows = []
+    for i, alpha in enumerate(ALPHA):
+        around = [convex[ALPHA[j]][0] for j in (i - 1, i + 1) if 0 <= j < len(ALPHA)]
+        rows.append((*convex[alpha], round(sum(around) / len(around), 4), alpha))
+    rows.sort(reverse=True)
+    print(f"convex combination, {len(rows)} settings; best first:")
+    for mrr, r5, around, alpha in rows[:5]:
+        print(f"  alpha {alpha}: MRR {mrr:.4f} R@5 {r5:.4f} (neighbours' MRR {around:.4f})")
 
 
 if __name__ == "__main__":

@@ -109,4 +109,6 @@ def test_cli_context(indexed):
     assert res.exit_code == 0 and res.stdout.startswith("# Context: what is double descent")
     res = CliRunner().invoke(app, ["context", "what is LoRA", "-f", "json", "--home", home])
     doc = json.loads(res.stdout)
-    assert doc["items"][0]["id"] == "low-rank-adaptation" and doc["tokenizer"].startswith("wordpiece")
+    # The two LoRA concepts (the method and the adapter) lead, nearly tied under convex fusion.
+    assert {i["id"] for i in doc["items"][:2]} == {"low-rank-adaptation", "lora-adapter"}
+    assert doc["tokenizer"].startswith("wordpiece")

@@ -25,6 +25,7 @@ from ingest.concepts import Concept
 from ingest.labels import GENERIC_HEADS, analyse
 from ingest.text import content_key, is_acronym, stem, words
 from kg.inference.mentions import Mention, MentionIndex
+from kg.inference.neighbours import Neighbours
 
 #: Words after the copula within which the genus must be named.
 GENUS_WINDOW = 6
@@ -32,6 +33,8 @@ GENUS_WINDOW = 6
 SAME_TOPIC_SIMILARITY = 0.55
 #: ... or this close when the labels share nothing but meaning.
 SAME_TOPIC_SIMILARITY_ALONE = 0.92
+#: Nearest concepts searched for same-topic partners (see :func:`same_topic_relations`).
+SAME_TOPIC_NEIGHBOURS = 32
 
 _COPULA = re.compile(r"\b(?:is|are|was|were)\s+(?:(?:a|an|the|one of the|a kind of|a type of|a family of)\s+)?", re.I)
 _SENTENCE_END = re.compile(r"(?<=[a-z0-9)])[.;:](?:\s|$)")
@@ -139,28 +142,32 @@ def same_topic_relations(
                 grown.extend(expand.get(t, (t,)))
             forms[cid].add(tuple(grown))
     mat = np.asarray(vectors, dtype=np.float32)[[row[c] for c in live]]
-    sims = mat @ mat.T
+    # Pairs come from each concept's nearest neighbours, not an n x n similarity matrix (329 GiB at 300k
+    # concepts); on the real data no concept has more than 17 others above the threshold.
+    near = Neighbours(ids, np.asarray(vectors, dtype=np.float32), live).all_of(live, mat, SAME_TOPIC_NEIGHBOURS)
+    at = {cid: i for i, cid in enumerate(live)}
+    pairs = sorted(
+        {(min(a, b), max(a, b)) for a in live for b, s in near[a] if s >= SAME_TOPIC_SIMILARITY - 1e-6 and b != a}
+    )
     out = []
-    for i, a in enumerate(live):
-        for j in np.nonzero(sims[i] >= SAME_TOPIC_SIMILARITY)[0].tolist():
-            b = live[j]
-            if b <= a:
-                continue
-            s = float(sims[i, j])
-            contained = any(set(fa) < set(fb) or set(fb) < set(fa) or fa == fb for fa in forms[a] for fb in forms[b])
-            shared = any(set(fa) & set(fb) for fa in forms[a] for fb in forms[b])
-            if (contained and len(min(forms[a] | forms[b], key=len)) >= 1 and _extra_is_minor(forms[a], forms[b])) or (
-                s >= SAME_TOPIC_SIMILARITY_ALONE and shared
-            ):
-                out.append(
-                    Relation(
-                        a,
-                        b,
-                        "same-topic",
-                        round(s, 3),
-                        f'"{concepts[a].label}" / "{concepts[b].label}": labels agree, descriptions cosine {s:.2f}',
-                    )
+    for a, b in pairs:
+        s = float(mat[at[a]] @ mat[at[b]])
+        if s < SAME_TOPIC_SIMILARITY:
+            continue
+        contained = any(set(fa) < set(fb) or set(fb) < set(fa) or fa == fb for fa in forms[a] for fb in forms[b])
+        shared = any(set(fa) & set(fb) for fa in forms[a] for fb in forms[b])
+        if (contained and len(min(forms[a] | forms[b], key=len)) >= 1 and _extra_is_minor(forms[a], forms[b])) or (
+            s >= SAME_TOPIC_SIMILARITY_ALONE and shared
+        ):
+            out.append(
+                Relation(
+                    a,
+                    b,
+                    "same-topic",
+                    round(s, 3),
+                    f'"{concepts[a].label}" / "{concepts[b].label}": labels agree, descriptions cosine {s:.2f}',
                 )
+            )
     return out
 
 
