@@ -163,3 +163,32 @@ def test_held_out_search_figures(indexed):
     assert {s for _, s in by} == {"dev", "test", "all"} and by["hybrid", "test"].queries == 48
     assert by["hybrid", "test"].recall_at_5 >= 0.95 and by["hybrid", "test"].mrr >= 0.9
     assert by["hybrid", "all"].recall_at_5 >= by["dense", "all"].recall_at_5
+
+
+def test_convex_fusion_is_the_weighted_sum_of_pool_normalised_scores(search_service):
+    """Each hybrid score is alpha * dense' + (1 - alpha) * lexical', each arm scaled to its pool."""
+    from retrieval.service import POOL, RRF_FUSION, SearchService
+
+    fusion = search_service.fusion
+    assert fusion.kind == "convex" and 0 < fusion.alpha < 1
+    query = "why divide attention scores by the square root of the dimension"
+    dense = {cid: s for cid, s, _ in search_service.dense(query, POOL)}
+    lexical = {h.id: h.score for h in search_service.lexical.search(query, POOL) if h.matched is None}
+    lo, hi, best = min(dense.values()), max(dense.values()), max(lexical.values())
+    hits = search_service.search(query, k=10)
+    for h in hits:
+        want = (
+            fusion.alpha * (round(dense[h.id], 4) - round(lo, 4)) / (round(hi, 4) - round(lo, 4))
+            if h.id in dense
+            else 0
+        )
+        want += (1 - fusion.alpha) * round(lexical[h.id], 4) / round(best, 4) if h.id in lexical else 0
+        assert h.score == pytest.approx(want, abs=1e-5)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    # Reciprocal-rank fusion stays available and ranks the same pool differently.
+    rrf = SearchService(search_service.ws, fusion=RRF_FUSION)
+    rrf.__dict__.update(index=search_service.index, lexical=search_service.lexical, embedder=search_service.embedder)
+    ranked = rrf.search(query, k=10)
+    assert {h.id for h in ranked} & {h.id for h in hits}
+    top = ranked[0].evidence
+    assert ranked[0].score == pytest.approx(sum(RRF_FUSION.weight(a) / (RRF_FUSION.k + e.rank) for a, e in top.items()))
