@@ -120,11 +120,19 @@ def break_cycles(concepts: list[Concept]) -> list[CycleBreak]:
     by_id = {c.id: c for c in concepts}
     g = nx.DiGraph((c.id, p.target) for c in concepts for p in c.prerequisites)
     out: list[CycleBreak] = []
-    while True:
-        try:
-            cycle = [a for a, _b in nx.find_cycle(g)]
-        except nx.NetworkXNoCycle:
-            return out
+
+    def tangled(nodes: set[str] | None = None) -> list[set[str]]:
+        """Strongly connected parts (of ``nodes``, default all) that hold a cycle, smallest id first."""
+        parts = nx.strongly_connected_components(g if nodes is None else g.subgraph(nodes))
+        return sorted((p for p in parts if len(p) > 1 or any(g.has_edge(n, n) for n in p)), key=min)
+
+    # Cycles are searched inside strongly connected components only, and a component is split again
+    # after each break: one whole-graph search per cycle was quadratic (hours for a generated catalogue
+    # of 300k topics with thousands of cycles).
+    pending = tangled()
+    while pending:
+        part = pending.pop(0)
+        cycle = [a for a, _b in nx.find_cycle(g.subgraph(part), source=min(part))]
         edges = [(a, cycle[(i + 1) % len(cycle)]) for i, a in enumerate(cycle)]
         stated = {(a, p.target): p for a, _ in edges for p in by_id[a].prerequisites}
         a, b = max(edges, key=lambda e: (depth.get(e[1], -1) > depth.get(e[0], 99), stated[e].line, e))
@@ -133,6 +141,8 @@ def break_cycles(concepts: list[Concept]) -> list[CycleBreak]:
         g.remove_edge(a, b)
         start = cycle.index(min(cycle))
         out.append(CycleBreak(cycle=cycle[start:] + cycle[:start], dropped=(a, b), file=link.file, line=link.line))
+        pending = tangled(part) + pending
+    return out
 
 
 def merge_records(records: list[SourceRecord]) -> tuple[list[Concept], list[Merge], dict[str, str]]:
