@@ -114,6 +114,8 @@ class Evidence:
             named_by[m.target] += 1
         self.generality = {cid: math.log1p(named_by.get(cid, 0)) for cid in concepts}
         self.genus = {r.source: r for r in broader}
+        #: (a, b) where a's text names b or a states b as a prerequisite: RefD asks this millions of times.
+        self._refers = {(m.source, m.target) for m in mentions} | set(graph.edges())
         self.in_label = {
             cid: [(t, p) for t, p in index.find(c.label) if t != cid] for cid, c in concepts.items() if not c.stub
         }
@@ -130,7 +132,7 @@ class Evidence:
         return float(self.vectors[ra] @ self.vectors[rb]) if ra is not None and rb is not None else 0.0
 
     def refers(self, a: str, b: str) -> bool:
-        return b in self.names.get(a, ()) or (a in self.graph and self.graph.has_edge(a, b))
+        return (a, b) in self._refers
 
     def refd(self, a: str, b: str) -> float:
         """RefD(a, b) > 0: ``a``'s neighbourhood refers to ``b`` more than ``b``'s refers to ``a`` (b first)."""
