@@ -51,13 +51,16 @@ def main() -> None:
         svc.__dict__["embedder"] = type("Cached", (), {"encode": staticmethod(lambda qs: encode(qs[0]))})()
         return svc
 
+    def score(fusion: Fusion) -> tuple[float, float]:
+        """Training MRR and recall@5 of one setting."""
+        svc = service(fusion)
+        ms = [metrics([h.id for h in svc.search(g.query, k=10)], set(g.relevant)) for g in dev]
+        return round(sum(m["mrr"] for m in ms) / len(ms), 4), round(sum(m["recall_at_5"] for m in ms) / len(ms), 4)
+
     results = []
     for dense, lexical, graph, k in itertools.product(DENSE, LEXICAL, GRAPH, K):
-        svc = service(Fusion(kind="rrf", dense=dense, lexical=lexical, graph=graph, k=k))
-        ms = [metrics([h.id for h in svc.search(g.query, k=10)], set(g.relevant)) for g in dev]
-        mrr = sum(m["mrr"] for m in ms) / len(ms)
-        r5 = sum(m["recall_at_5"] for m in ms) / len(ms)
-        results.append((round(mrr, 4), round(r5, 4), 0.0, (dense, lexical, graph, k)))
+        mrr, r5 = score(Fusion(kind="rrf", dense=dense, lexical=lexical, graph=graph, k=k))
+        results.append((mrr, r5, 0.0, (dense, lexical, graph, k)))
     by_setting = {r[3]: r[0] for r in results}
     grids = (DENSE, LEXICAL, GRAPH, K)
 
@@ -78,14 +81,7 @@ def main() -> None:
     base_row = next(r for r in results if r[3] == (1.0, 1.0, 0.25, 60))
     print(f"  (equal weights, k 60: MRR {base_row[0]:.4f} R@5 {base_row[1]:.4f})")
 
-    convex = {}
-    for alpha in ALPHA:
-        svc = service(Fusion(kind="convex", alpha=alpha, graph=0.1))
-        ms = [metrics([h.id for h in svc.search(g.query, k=10)], set(g.relevant)) for g in dev]
-        convex[alpha] = (
-            round(sum(m["mrr"] for m in ms) / len(ms), 4),
-            round(sum(m["recall_at_5"] for m in ms) / len(ms), 4),
-        )
+    convex = {alpha: score(Fusion(kind="convex", alpha=alpha, graph=0.1)) for alpha in ALPHA}
     rows = []
     for i, alpha in enumerate(ALPHA):
         around = [convex[ALPHA[j]][0] for j in (i - 1, i + 1) if 0 <= j < len(ALPHA)]

@@ -98,7 +98,7 @@ def plan_lines(ws: Any) -> list[str]:
     from bench.plan_cv import cross_validate
     from kg.graph import USE_THRESHOLD
 
-    cv = cross_validate([USE_THRESHOLD])[USE_THRESHOLD]
+    cv = cross_validate([USE_THRESHOLD], ws=ws)[USE_THRESHOLD]
     lines += [
         "",
         f"The dev row is in-sample for the expert model; the figure tuned on is dev by 4-fold cross-validation over "

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import statistics
 import sys
+from typing import Any
 
 FOLDS = 4
 
 
-def cross_validate(thresholds: list[float], folds: int = FOLDS) -> dict[float, dict[str, float]]:
+def cross_validate(thresholds: list[float], folds: int = FOLDS, ws: Any = None) -> dict[float, dict[str, float]]:
+    """Dev-split figures per threshold on ``ws`` (default: the build in $CKG_HOME or data/build)."""
     from ckg.config import Settings
     from kg.graph import PLAN_SUPPORT, PrereqGraph
     from kg.inference import infer
@@ -27,7 +29,7 @@ def cross_validate(thresholds: list[float], folds: int = FOLDS) -> dict[float, d
     from retrieval.plan_eval import load_plans
     from retrieval.service import SearchService
 
-    ws = Workspace(Settings())
+    ws = ws or Workspace(Settings())
     cat = ws.catalog
     index = SearchService(ws).index
     ids, vectors = index.concept_ids(), index.concept_matrix()

@@ -232,7 +232,6 @@ class SearchService:
                     pinned.append(hit.id)
 
         fuse = self.fusion
-        weight = {arm: fuse.weight(arm) for arm in ("dense", "lexical", "graph")}
         if fuse.kind == "convex":
             dense_scores = [e["dense"]["score"] for e in evidence.values() if "dense" in e]
             lexical_scores = [
@@ -243,6 +242,7 @@ class SearchService:
             share = {
                 "dense": fuse.alpha if mode == "hybrid" else 1.0,
                 "lexical": 1 - fuse.alpha if mode == "hybrid" else 1.0,
+                "graph": fuse.graph,
             }
 
             def scaled(arm: str, e: dict[str, Any]) -> float:
@@ -253,9 +253,10 @@ class SearchService:
                 return 1.0 / (1 + e["rank"])  # graph: below what the text arms found
 
             def fused(ev: dict[str, dict[str, Any]]) -> float:
-                return sum(share.get(arm, weight[arm]) * scaled(arm, e) for arm, e in ev.items())
+                return sum(share[arm] * scaled(arm, e) for arm, e in ev.items())
 
         else:
+            weight = {arm: fuse.weight(arm) for arm in ("dense", "lexical", "graph")}
 
             def fused(ev: dict[str, dict[str, Any]]) -> float:
                 return sum(weight[arm] / (fuse.k + e["rank"]) for arm, e in ev.items())

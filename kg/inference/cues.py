@@ -59,7 +59,12 @@ def direction(text: str, phrase: str) -> int:
     The first occurrence of ``phrase`` (matched word by word after folding) decides; a cue must sit within
     the phrase's sentence and a few words of it.
     """
-    folded = fold(text)
+    return folded_direction(fold(text), phrase)
+
+
+def folded_direction(folded: str, phrase: str) -> int:
+    """:func:`direction` of a text already passed through :func:`~ingest.text.fold` (fold each text once
+    when asking about several of its phrases)."""
     tokens = words(phrase)
     if not tokens:
         return 0

@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from ingest.concepts import Concept
 from ingest.labels import GENERIC_HEADS, analyse
 from ingest.text import fold, is_acronym, joined_words, stem, words
-from kg.inference.cues import direction
+from kg.inference.cues import folded_direction
 
 MAX_WORDS = 7
 #: A one-word label shorter than this is too ambiguous to count ("bias", "loss") unless it is an acronym.
@@ -137,9 +137,10 @@ def concept_mentions(concepts: Mapping[str, Concept], index: MentionIndex | None
     for c in concepts.values():
         own = {fold(c.label)}
         for ref in c.sources:
+            folded = fold(ref.description or "")
             for target, phrase in index.find(ref.description):
                 if target == c.id or fold(phrase) in own:
                     continue
                 out.setdefault((c.id, target), Mention(c.id, target, ref.file, ref.line, phrase))
-                cues[(c.id, target)] += direction(ref.description or "", phrase)
+                cues[(c.id, target)] += folded_direction(folded, phrase)
     return [replace(out[k], cue=cues[k]) for k in sorted(out)]

@@ -186,8 +186,7 @@ class Evidence:
         co = sum(1 for d in dependents if self.graph.has_edge(d, t))
         # Sentence cues (kg.inference.cues): c's text builds on t, or t's text says t is built on c.
         ct, tc = self.names.get(c, {}).get(t), self.names.get(t, {}).get(c)
-        forward = (ct.cue if ct else 0) - (tc.cue if tc else 0)
-        backward = -forward
+        forward = (ct.cue if ct else 0) - (tc.cue if tc else 0)  # > 0: c builds on t; < 0: t builds on c
         indeg = self.graph.in_degree(t) if t in self.graph else 0
         if t in own_edges:
             indeg -= 1
@@ -209,7 +208,7 @@ class Evidence:
             math.log1p(max(indeg, 0)),
             float(co),
             float(forward > 0),
-            float(backward > 0),
+            float(forward < 0),
         ]
         # Rounded so that float noise in the last bits of a dot product cannot flip a decision.
         return [round(x, 3) for x in row]

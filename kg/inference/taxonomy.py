@@ -141,10 +141,11 @@ def same_topic_relations(
             for t in f:
                 grown.extend(expand.get(t, (t,)))
             forms[cid].add(tuple(grown))
-    mat = np.asarray(vectors, dtype=np.float32)[[row[c] for c in live]]
+    vectors = np.asarray(vectors, dtype=np.float32)
+    mat = vectors[[row[c] for c in live]]
     # Pairs come from each concept's nearest neighbours, not an n x n similarity matrix (329 GiB at 300k
     # concepts); on the real data no concept has more than 17 others above the threshold.
-    near = Neighbours(ids, np.asarray(vectors, dtype=np.float32), live).all_of(live, mat, SAME_TOPIC_NEIGHBOURS)
+    near = Neighbours(ids, vectors, live).all_of(live, mat, SAME_TOPIC_NEIGHBOURS)
     at = {cid: i for i, cid in enumerate(live)}
     pairs = sorted(
         {(min(a, b), max(a, b)) for a in live for b, s in near[a] if s >= SAME_TOPIC_SIMILARITY - 1e-6 and b != a}
