@@ -11,6 +11,9 @@ from ckg.errors import BuildDamagedError
 REBUILD_HINT = "the build is damaged or was edited: run `ckg ingest` to rebuild it"
 #: Files a build writes that are not themselves checked (the manifest and the build marker).
 UNCHECKED = frozenset({"build.json", ".ckg-build"})
+#: Directories whose files build.json does not hash: the persistent store, which records its own
+#: file sizes in ``store.json`` (hashed like any file) and checksums its blocks itself.
+UNHASHED_DIRS = ("store/",)
 
 
 def _update(h: Any, path: Path) -> None:
@@ -42,7 +45,7 @@ def file_digests(root: Path) -> dict[str, dict[str, Any]]:
     out = {}
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         rel = path.relative_to(root).as_posix()
-        if rel not in UNCHECKED:
+        if rel not in UNCHECKED and not rel.startswith(UNHASHED_DIRS):
             out[rel] = {"bytes": path.stat().st_size, "sha256": _sha256(path)}
     return out
 

@@ -714,7 +714,7 @@ def export(
         write_graphml(ws.catalog, target)
         message(f"wrote {target}")
     elif fmt in RDF_FORMATS:
-        data = serialize_rdf(ws.settings.dataset_path.read_bytes(), fmt, ws.base_iri)
+        data = serialize_rdf(ws.verified("dataset.nq").read_bytes(), fmt, ws.base_iri)
         if output is None:
             sys.stdout.buffer.write(data)
         else:

@@ -4,7 +4,8 @@ Why not fork the server itself: it runs threads (uvicorn's pool, onnxruntime, BL
 reader). ``fork`` copies only the calling thread, with every lock the others held at that instant; a
 child that needs one waits forever, and a library's fork handler can stall the parent too. One such
 hang stopped a CI run for 80 minutes. The helper (``python -m cli.query_helper DATASET SOCKET WORKERS``,
-which calls :func:`serve`) loads its own copy of the store, starts no threads and forks a few workers
+which calls :func:`serve`) loads its own copy of an N-Quads dataset (or, for a build's persistent
+store, leaves each worker to open it read-only), starts no threads and forks a few workers
 that share the store copy-on-write. A worker takes one query at a time under a memory and a CPU-time
 limit set for that query, and is killed when the caller's time limit passes; an out-of-memory abort or
 an engine crash ends only that worker, and the helper forks a replacement. Workers are reused (a fresh
@@ -53,8 +54,10 @@ _HEADER = struct.Struct("!I")
 class Sandbox:
     """A helper process that evaluates user queries over one N-Quads dataset; started on first use."""
 
-    def __init__(self, dataset: Path, *, slots: int | None = None) -> None:
+    def __init__(self, dataset: Path, *, slots: int | None = None, expect: str | None = None) -> None:
         self.dataset = dataset
+        #: For a build's store directory: the dataset hash it must still hold when a worker opens it.
+        self.expect = expect
         self.slots = slots or QUERY_SLOTS
         self._slots = threading.BoundedSemaphore(self.slots)
         self._lock = threading.Lock()
@@ -147,7 +150,15 @@ class Sandbox:
         root = str(Path(__file__).resolve().parent.parent)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "cli.query_helper", str(self.dataset), os.path.join(tmp, "q.sock"), str(self.slots)],
+            [
+                sys.executable,
+                "-m",
+                "cli.query_helper",
+                str(self.dataset),
+                os.path.join(tmp, "q.sock"),
+                str(self.slots),
+                *([self.expect] if self.expect else []),
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=log,
@@ -280,19 +291,27 @@ def _rss() -> int:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def serve(dataset: str, path: str, announce: Callable[[], None], workers: int = 2) -> None:
+def serve(
+    dataset: str, path: str, announce: Callable[[], None], workers: int = 2, *, expect: str | None = None
+) -> None:
     """The helper: load the dataset, listen on ``path``, keep ``workers`` worker processes forked from it,
     ``announce()`` readiness; return when stdin closes (the parent is gone; the workers see the same end).
 
     Workers take connections themselves and serve one query each in turn. One killed at a time limit,
     crashed by the engine or retired (see :data:`RETIRE_AFTER`, :data:`RETIRE_GROWTH`) is replaced.
+    ``expect``: the dataset hash a build's store directory must still hold when a replacement opens it
+    (a rebuild swaps the directory; the caller answers from the build it opened, so must this).
     """
     import pyoxigraph as ox
 
-    from kg.store import evaluate_request
+    from kg.store import evaluate_request, open_store
 
-    store = ox.Store()
-    store.bulk_load(path=dataset, format=ox.RdfFormat.N_QUADS)
+    store: ox.Store | None = None
+    if not os.path.isdir(dataset):  # an N-Quads file: parsed once here, shared with the workers copy-on-write
+        store = ox.Store()
+        store.bulk_load(path=dataset, format=ox.RdfFormat.N_QUADS)
+    # else a build's store/: each worker opens it read-only itself, after the fork (RocksDB starts
+    # threads, and a fork copies only the calling one; the helper must stay single-threaded)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(128)
@@ -315,7 +334,22 @@ def serve(dataset: str, path: str, announce: Callable[[], None], workers: int = 
             os.close(wake_w)
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, 2)  # the engine's own abort message; the caller words it better
-            _work(listener, lambda request: evaluate_request(store, request))
+            # Opened before any query's memory bound: RocksDB reserves address space (thread stacks,
+            # arenas) that a bound of "what the process has + the query's share" must already count.
+            try:
+                own = store if store is not None else open_store(Path(dataset), expect_sha256=expect)
+            except CkgError as exc:  # a damaged store is each query's error, named, not a crash loop
+                failed = exc
+
+                def evaluate(_request: dict[str, Any]) -> bytes:
+                    raise failed
+
+            else:
+
+                def evaluate(request: dict[str, Any]) -> bytes:
+                    return evaluate_request(own, request)
+
+            _work(listener, evaluate)
         finally:
             os._exit(0)
 

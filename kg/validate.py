@@ -61,7 +61,7 @@ def validate(ws: Any) -> ValidationReport:
 
     with stage("loading the build"):
         cat = ws.catalog
-        data = ws.settings.dataset_path.read_bytes()
+        data = ws.verified("dataset.nq").read_bytes()
     with stage("SHACL validation"):
         conforms, results = shacl(data)
     theory = {c.id for c in cat.concepts.values() if any(s.source == "theory-library" for s in c.sources)}

@@ -26,7 +26,7 @@ from ckg.progress import stage
 from ingest.records import SOURCE_FILES
 from ingest.report import IngestReport
 from kg.catalog import Catalog
-from kg.store import GraphStore
+from kg.store import STORE_DIR, STORE_RECORD, GraphStore, write_store
 
 if TYPE_CHECKING:
     from kg.graph import PrereqGraph
@@ -138,6 +138,17 @@ def _build(
             data = to_nquads(quads, consume=True)
             (stage / "dataset.nq").write_bytes(data)
             distinct = data.count(b"\n")  # one line per quad; to_nquads writes each quad once
+            dataset_sha256 = hashlib.sha256(data).hexdigest()
+        with stages("persistent store"):
+            del data
+            record = write_store(stage / "dataset.nq", stage / STORE_DIR)
+            record["dataset_sha256"] = dataset_sha256
+            # RocksDB's files are not byte-reproducible (ids, timestamps) and hashing them would cost
+            # what the store saves at open; sizes are checked on open, blocks by RocksDB's own checksums.
+            record["files"] = {
+                p.name: p.stat().st_size for p in sorted((stage / STORE_DIR).iterdir()) if p.name != "LOG"
+            }
+            (stage / STORE_RECORD).write_text(json.dumps(record, indent=2, sort_keys=True), "utf-8")
         with stages("catalog snapshot + report"):
             snapshot = catalog.snapshot()
             (stage / "catalog.json").write_bytes(snapshot)
@@ -147,7 +158,7 @@ def _build(
             "python": platform.python_version(),
             "base_iri": settings.base_iri,
             "sources": source_hashes(settings.sources),
-            "dataset_sha256": hashlib.sha256(data).hexdigest(),
+            "dataset_sha256": dataset_sha256,
             "quads": distinct,
             "concepts": report.concepts,
             "edges": report.edges,
@@ -267,7 +278,33 @@ class Workspace:
             from kg.remote import RemoteStore
 
             return RemoteStore(self.settings.store, expected_sha256=self.manifest.get("dataset_sha256"))
-        return GraphStore.load(self.verified("dataset.nq"))
+        persistent = self._persistent_store()
+        if persistent is not None:
+            return GraphStore(path=persistent, dataset_sha256=self.manifest.get("dataset_sha256"))
+        return GraphStore.load(self.verified("dataset.nq"))  # a build from before the persistent store
+
+    def _persistent_store(self) -> Path | None:
+        """The build's ``store/`` once its record says it holds this build's dataset and its files have
+        the recorded sizes; ``None`` for builds written before it existed. Anything else is damage."""
+        if STORE_RECORD not in (self.manifest.get("files") or {}):
+            return None
+        record_path = self.verified(STORE_RECORD)
+        try:
+            record = json.loads(record_path.read_text("utf-8"))
+        except ValueError as exc:
+            raise BuildDamagedError(f"{STORE_RECORD} cannot be read ({exc}); {REBUILD_HINT}") from None
+        if record.get("dataset_sha256") != self.manifest.get("dataset_sha256"):
+            raise BuildDamagedError(f"{STORE_DIR}/ holds another dataset than this build's; {REBUILD_HINT}")
+        directory = self.settings.home / STORE_DIR
+        for name, size in (record.get("files") or {}).items():
+            path = directory / name
+            if not path.is_file():
+                raise BuildDamagedError(f"{STORE_DIR}/{name} is missing from {directory}; {REBUILD_HINT}")
+            if path.stat().st_size != size:
+                raise BuildDamagedError(
+                    f"{STORE_DIR}/{name} has {path.stat().st_size:,} bytes, {STORE_RECORD} says {size:,}; {REBUILD_HINT}"
+                )
+        return directory
 
     @cached_property
     def catalog(self) -> Catalog:

@@ -273,6 +273,7 @@ def test_dataset_states_each_quad_once(indexed):
         "embeddings + vector index",
         "inference",
         "N-Quads",
+        "persistent store",
         "catalog snapshot + report",
         "Parquet export",
     ]
