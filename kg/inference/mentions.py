@@ -36,6 +36,29 @@ MAX_WORDS = 7
 #: A one-word label shorter than this is too ambiguous to count ("bias", "loss") unless it is an acronym.
 MIN_SINGLE_WORD = 5
 _CONJUNCTION = re.compile(r",?\s+(?:and|&)\s+|,\s+", re.I)
+#: Second halves of "ACRONYM-suffix" words that say the text builds on the acronym's concept
+#: ("RoPE-based", "KL-regularized"); contrasts ("PPO-free", "GAN-like", "RLHF-style") are not among them.
+BUILDS_ON_SUFFIXES = frozenset(
+    {
+        "based",
+        "aware",
+        "scaling",
+        "augmented",
+        "guided",
+        "driven",
+        "powered",
+        "conditioned",
+        "regularized",
+        "initialized",
+        "tuned",
+        "trained",
+        "encoded",
+        "derived",
+        "constrained",
+        "weighted",
+        "penalized",
+    }
+)
 _ACRONYM_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-+]*[A-Za-z0-9+]|[A-Z]{2,}")
 
 
@@ -126,6 +149,10 @@ class MentionIndex:
         for tok in _ACRONYM_TOKEN.findall(text):
             for cid in sorted(self.acronyms.get(tok, ())):
                 found.setdefault(cid, tok)
+            head, _, suffix = tok.partition("-")
+            if suffix.lower() in BUILDS_ON_SUFFIXES:  # "RoPE-based models" name RoPE; "PPO-free" does not
+                for cid in sorted(self.acronyms.get(head, ())):
+                    found.setdefault(cid, head)
         return list(found.items())
 
 
