@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -77,6 +77,41 @@ _LINK_PROPS = {
 }
 
 
+class LazyConcepts(Mapping[str, Concept]):
+    """The concepts of a catalog snapshot, each validated from its own bytes the first time it is read.
+
+    Opening a 100k-concept build validated every concept document (6.4 s) although a graph-only
+    command reads a few dozen; the label index and the edges a plan needs come precomputed in the
+    snapshot's index (:meth:`Catalog.snapshot_files`). Iterating the values still validates them all.
+    """
+
+    def __init__(self, data: bytes, spans: dict[str, tuple[int, int]]) -> None:
+        self._data = data
+        self._spans = spans
+        self._done: dict[str, Concept] = {}
+
+    def __getitem__(self, cid: str) -> Concept:
+        found = self._done.get(cid)
+        if found is None:
+            start, end = self._spans[cid]  # KeyError for an unknown id, as a dict would
+            found = self._done[cid] = Concept.model_validate_json(self._data[start:end])
+        return found
+
+    def __contains__(self, cid: object) -> bool:
+        return cid in self._spans
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._spans)
+
+    def __len__(self) -> int:
+        return len(self._spans)
+
+    @property
+    def validated(self) -> int:
+        """How many documents have been validated so far (what opening spared is the rest)."""
+        return len(self._done)
+
+
 class _Snapshot(BaseModel):
     """The shape of ``catalog.json`` (see :meth:`Catalog.snapshot`)."""
 
@@ -92,7 +127,9 @@ class Catalog:
     def __init__(self, store: GraphStore | None, base_iri: str) -> None:
         self.store = store
         self.iris = Iris(base_iri)
-        self.concepts: dict[str, Concept] = {}
+        self.concepts: Mapping[str, Concept] = {}
+        #: Edges as the snapshot index lists them (a lazily opened catalog reads no concept to list edges).
+        self._edge_rows: list[list] | None = None
         self.modules: dict[str, str] = {}
         self.layer_order: dict[str, int] = {}
         self.path_links: list[tuple[str, str, float]] = []
@@ -113,8 +150,9 @@ class Catalog:
         module_of: dict[str, list[str]] = defaultdict(list)
         for _source, title, cid in sorted(set(iter_module_members(ingest))):
             module_of[cid].append(title)
+        concepts: dict[str, Concept] = {}
         for c in sorted(ingest.concepts, key=lambda c: c.id):
-            cat.concepts[c.id] = c.model_copy(
+            concepts[c.id] = c.model_copy(
                 update={
                     "alt_labels": sorted(c.alt_labels),
                     "modules": sorted(module_of.get(c.id, [])),
@@ -131,6 +169,7 @@ class Catalog:
                     "inferred_prerequisites": [],
                 }
             )
+        cat.concepts = concepts
         cat._link_stubs()
         cat._index_labels()
         return cat
@@ -147,26 +186,70 @@ class Catalog:
     # -------------------------------------------------------------- snapshot
     def snapshot(self) -> bytes:
         """The catalog as JSON, written beside the dataset by the build (same staging dir, same swap)."""
-        return json.dumps(
-            {
-                "concepts": [c.model_dump(mode="json") for c in self.concepts.values()],
-                "modules": self.modules,
-                "layer_order": self.layer_order,
-                "path_links": self.path_links,
-            },
-            ensure_ascii=False,
-            sort_keys=True,  # the same catalog gives the same bytes however it was made
-        ).encode("utf-8")
+        return self.snapshot_files()[0]
+
+    def snapshot_files(self) -> tuple[bytes, bytes]:
+        """``catalog.json`` and its index ``catalog.index.json``.
+
+        The catalog is ``json.dumps(..., sort_keys=True, ensure_ascii=False)`` of concepts, modules,
+        layer order and path links, composed piece by piece so that the index can record where each
+        concept's document lies (byte spans); the index also holds the label lookup table and every
+        edge, so that opening a build validates no concept (:class:`LazyConcepts`).
+        """
+
+        def dumps(value: object) -> bytes:
+            # the same catalog gives the same bytes however it was made
+            return json.dumps(value, ensure_ascii=False, sort_keys=True).encode("utf-8")
+
+        parts = [b'{"concepts": [']
+        at = len(parts[0])
+        spans: list[tuple[str, int, int]] = []
+        for i, c in enumerate(self.concepts.values()):
+            if i:
+                parts.append(b", ")
+                at += 2
+            doc = dumps(c.model_dump(mode="json"))
+            spans.append((c.id, at, at + len(doc)))
+            parts.append(doc)
+            at += len(doc)
+        parts.append(b'], "layer_order": ' + dumps(self.layer_order))
+        parts.append(b', "modules": ' + dumps(self.modules))
+        parts.append(b', "path_links": ' + dumps(self.path_links) + b"}")
+        edges = [
+            [e.source, e.target, e.slug, e.method, e.line, e.inferred, e.confidence] for e in self.edges(inferred=True)
+        ]
+        index = {
+            "spans": spans,
+            "labels": sorted(self._labels.items()),
+            "edges": edges,
+            "modules": self.modules,
+            "layer_order": self.layer_order,
+            "path_links": self.path_links,
+        }
+        return b"".join(parts), dumps(index)
 
     @classmethod
-    def from_snapshot(cls, data: bytes, base_iri: str) -> Catalog:
-        """A catalog without parsing the dataset: graph-only commands start in a fraction of the time."""
+    def from_snapshot(cls, data: bytes, base_iri: str, index: bytes | None = None) -> Catalog:
+        """A catalog without parsing the dataset: graph-only commands start in a fraction of the time.
+
+        With the snapshot's ``index`` (builds since stop 22) nothing is validated up front: concepts
+        are read as they are asked for. Without it, every concept is validated here.
+        """
         cat = cls(None, base_iri)
-        doc = _Snapshot.model_validate_json(data)  # one pass in pydantic-core: half the time of json + validate
-        cat.concepts = {c.id: c for c in doc.concepts}
-        cat.modules = doc.modules
-        cat.layer_order = doc.layer_order
-        cat.path_links = doc.path_links
+        if index is not None:
+            doc = json.loads(index)
+            cat.concepts = LazyConcepts(data, {cid: (start, end) for cid, start, end in doc["spans"]})
+            cat.modules = doc["modules"]
+            cat.layer_order = doc["layer_order"]
+            cat.path_links = [tuple(link) for link in doc["path_links"]]
+            cat._labels = dict(doc["labels"])
+            cat._edge_rows = doc["edges"]
+            return cat
+        snap = _Snapshot.model_validate_json(data)  # one pass in pydantic-core: half the time of json + validate
+        cat.concepts = {c.id: c for c in snap.concepts}
+        cat.modules = snap.modules
+        cat.layer_order = snap.layer_order
+        cat.path_links = snap.path_links
         cat._index_labels()
         return cat
 
@@ -179,6 +262,7 @@ class Catalog:
     # ------------------------------------------------------------------ load
     def _load(self) -> None:
         st = self.store.store
+        concepts: dict[str, Concept] = {}
         merged = ox.NamedNode(self.iris.graph(MERGED))
         props: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
         for q in st.quads_for_pattern(None, None, None, merged):
@@ -222,7 +306,7 @@ class Catalog:
                 ),
                 key=lambda e: (e.line, e.target),
             )
-            self.concepts[cid] = Concept(
+            concepts[cid] = Concept(
                 id=cid,
                 label=one(SKOS.prefLabel) or cid,
                 alt_labels=sorted(term_value(v) for v in p.get(str(SKOS.altLabel), [])),
@@ -239,7 +323,7 @@ class Catalog:
                 unlisted_prerequisites=one(CKG.unlistedPrerequisites) or 0,
                 problem_statement=one(CKG.problemStatement),
             )
-        self.concepts = dict(sorted(self.concepts.items()))  # the store's iteration order is not a contract
+        self.concepts = dict(sorted(concepts.items()))  # the store's iteration order is not a contract
         self._load_inferred(
             self.store.store.quads_for_pattern(None, None, None, ox.NamedNode(self.iris.graph(INFERRED)))
         )
@@ -349,6 +433,12 @@ class Catalog:
     # ---------------------------------------------------------------- access
     def edges(self, *, inferred: bool = False, min_confidence: float = 0.0) -> list[Edge]:
         """Asserted edges; with ``inferred=True`` also inferred ones at or above ``min_confidence``."""
+        if self._edge_rows is not None:
+            return [
+                Edge(s, t, slug, method, line, inf, conf)
+                for s, t, slug, method, line, inf, conf in self._edge_rows
+                if not inf or (inferred and conf >= min_confidence)
+            ]
         out = [Edge(c.id, p.target, p.slug, p.method, p.line) for c in self.concepts.values() for p in c.prerequisites]
         if inferred:
             out += [

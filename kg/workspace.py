@@ -33,6 +33,10 @@ if TYPE_CHECKING:
     from kg.remote import RemoteStore
 
 
+#: Beside ``catalog.json``: where each concept's document lies, the label table and the edges.
+CATALOG_INDEX = "catalog.index.json"
+
+
 @dataclass
 class BuildOutcome:
     report: IngestReport
@@ -150,8 +154,9 @@ def _build(
             }
             (stage / STORE_RECORD).write_text(json.dumps(record, indent=2, sort_keys=True), "utf-8")
         with stages("catalog snapshot + report"):
-            snapshot = catalog.snapshot()
+            snapshot, snapshot_index = catalog.snapshot_files()
             (stage / "catalog.json").write_bytes(snapshot)
+            (stage / CATALOG_INDEX).write_bytes(snapshot_index)
             (stage / "report.json").write_text(report.model_dump_json(indent=2), "utf-8")
         manifest = {
             "ckg_version": __version__,
@@ -313,7 +318,10 @@ class Workspace:
         if path.exists():
             data = path.read_bytes()
             if hashlib.sha256(data).hexdigest() == self.manifest.get("catalog_sha256"):
-                return Catalog.from_snapshot(data, self.base_iri)
+                index = None
+                if CATALOG_INDEX in (self.manifest.get("files") or {}):  # builds since stop 22: opened lazily
+                    index = self.verified(CATALOG_INDEX).read_bytes()
+                return Catalog.from_snapshot(data, self.base_iri, index)
         if self.settings.store:  # the catalog is read from the local snapshot only; the store is for SPARQL
             raise BuildDamagedError(f"{path} is missing or not this build's; {REBUILD_HINT}")
         return Catalog(self.store, self.base_iri)  # the embedded store: no store URL is set

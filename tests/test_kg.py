@@ -289,3 +289,49 @@ def test_catalog_from_ingest_is_the_catalog_the_graph_reads_back_as(ingested):
     from_ingest = Catalog.from_ingest(ingested, base)
     assert from_ingest.snapshot() == from_graph.snapshot()
     assert len(from_ingest.concepts) == 1191 and len(from_ingest.edges()) == 406
+
+
+@pytest.mark.slow
+def test_an_opened_build_validates_concepts_as_they_are_read_and_equals_the_eager_catalog(indexed):
+    """Opening a build validates no concept document (6.4 s at 100k concepts when it validated all); the
+    label table and the edges come from catalog.index.json, and every answer equals the eager catalog's."""
+    from kg.catalog import Catalog, LazyConcepts
+    from kg.workspace import Workspace
+    from retrieval.gap import GapFinder
+
+    ws = Workspace(indexed[0].settings)  # a fresh open
+    lazy = ws.catalog
+    assert isinstance(lazy.concepts, LazyConcepts) and lazy.concepts.validated == 0
+    plan = GapFinder(ws).path("gradient-boosting-machines")
+    assert len(plan.missing) >= 5 and lazy.concepts.validated <= len(plan.missing) + 5  # what the plan shows
+    eager = Catalog.from_snapshot((ws.settings.home / "catalog.json").read_bytes(), ws.base_iri)
+    assert isinstance(eager.concepts, dict) and list(lazy.concepts) == list(eager.concepts)
+    for t in (0.0, 0.15, 0.3):
+        assert lazy.edges(inferred=True, min_confidence=t) == eager.edges(inferred=True, min_confidence=t)
+    assert lazy.edges() == eager.edges() and any(e.inferred for e in lazy.edges(inferred=True))
+    assert lazy._labels == eager._labels
+    assert (lazy.modules, lazy.layer_order, lazy.path_links) == (eager.modules, eager.layer_order, eager.path_links)
+    assert all(lazy.concepts[c] == eager.concepts[c] for c in eager.concepts)
+    assert lazy.snapshot_files() == eager.snapshot_files()  # and both write the same files again
+    with pytest.raises(KeyError):
+        lazy.concepts["no-such-concept"]
+
+
+def test_a_build_without_a_catalog_index_opens_eagerly(workspace, tmp_path):
+    """Builds written before catalog.index.json still open (every concept validated up front)."""
+    import json
+    import shutil
+
+    from ckg.config import Settings
+    from kg.workspace import CATALOG_INDEX, Workspace
+
+    home = tmp_path / "build"
+    shutil.copytree(workspace.settings.home, home)
+    (home / CATALOG_INDEX).unlink()
+    doc = json.loads((home / "build.json").read_text())
+    del doc["files"][CATALOG_INDEX]
+    (home / "build.json").write_text(json.dumps(doc))
+    old = Workspace(Settings(home=home)).catalog
+    assert isinstance(old.concepts, dict)
+    assert old.get("BM25").id == workspace.catalog.get("BM25").id == "bm25"
+    assert old.edges() == workspace.catalog.edges()
