@@ -188,7 +188,7 @@ def measure(n: int, seed: int = 0, keep: Path | None = None) -> dict[str, object
 
 def _cold_commands(home: Path, catalog) -> dict[str, float]:
     """Wall seconds of whole ``ckg`` commands as new processes (median of 3): what a user waits for."""
-    import subprocess
+    from bench.timing import process
 
     target = next(c.label for c in catalog.concepts.values() if c.prerequisites)
     commands = {
@@ -196,19 +196,10 @@ def _cold_commands(home: Path, catalog) -> dict[str, float]:
         "path": ["path", target],
         "sparql count": ["sparql", "SELECT (COUNT(*) AS ?n) WHERE { ?s ckg:requires ?o }"],
     }
-    out = {}
-    for name, args in commands.items():
-        samples = []
-        for _ in range(3):
-            t = time.perf_counter()
-            subprocess.run(
-                [sys.executable, "-c", "from cli.main import main; main()", *args, "--home", str(home)],
-                check=True,
-                capture_output=True,
-            )
-            samples.append(time.perf_counter() - t)
-        out[name] = round(float(np.median(samples)), 2)
-    return out
+    return {
+        name: round(float(np.median(process(["ckg", *args, "--home", str(home)], 3)[0])), 2)
+        for name, args in commands.items()
+    }
 
 
 def _rss_mib(field: str) -> float:

@@ -50,12 +50,18 @@ def file_digests(root: Path) -> dict[str, dict[str, Any]]:
     return out
 
 
-def check_file(path: Path, expected: dict[str, Any], name: str) -> None:
-    """Raise :class:`BuildDamagedError` naming ``name`` unless ``path`` has the expected size and hash."""
+def check_size(path: Path, expected: int | None, name: str, record: str = "build.json") -> None:
+    """Raise :class:`BuildDamagedError` naming ``name`` unless ``path`` exists with ``expected`` bytes
+    (``record``: the file that says so)."""
     if not path.is_file():
         raise BuildDamagedError(f"{name} is missing from {path.parent}; {REBUILD_HINT}")
     size = path.stat().st_size
-    if size != expected.get("bytes"):
-        raise BuildDamagedError(f"{name} has {size:,} bytes, build.json says {expected.get('bytes'):,}; {REBUILD_HINT}")
+    if size != expected:
+        raise BuildDamagedError(f"{name} has {size:,} bytes, {record} says {expected:,}; {REBUILD_HINT}")
+
+
+def check_file(path: Path, expected: dict[str, Any], name: str) -> None:
+    """Raise :class:`BuildDamagedError` naming ``name`` unless ``path`` has the expected size and hash."""
+    check_size(path, expected.get("bytes"), name)
     if _sha256(path) != expected.get("sha256"):
         raise BuildDamagedError(f"{name} does not match its hash in build.json; {REBUILD_HINT}")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -75,6 +75,11 @@ _LINK_PROPS = {
     CKG.confidence: "conf",
     CKG.evidence: "ev",
 }
+
+
+def _dumps(value: object) -> bytes:
+    """JSON as the snapshot writes it: the same catalog gives the same bytes however it was made."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True).encode("utf-8")
 
 
 class LazyConcepts(Mapping[str, Concept]):
@@ -186,21 +191,26 @@ class Catalog:
     # -------------------------------------------------------------- snapshot
     def snapshot(self) -> bytes:
         """The catalog as JSON, written beside the dataset by the build (same staging dir, same swap)."""
-        return self.snapshot_files()[0]
+        return self._snapshot()[0]
 
     def snapshot_files(self) -> tuple[bytes, bytes]:
-        """``catalog.json`` and its index ``catalog.index.json``.
+        """``catalog.json`` and its index ``catalog.index.json``: where each concept's document lies
+        (byte spans), the label lookup table and every edge, so that opening a build validates no
+        concept (:class:`LazyConcepts`)."""
+        data, spans = self._snapshot()
+        index = {
+            "spans": spans,
+            "labels": sorted(self._labels.items()),
+            "edges": [astuple(e) for e in self.edges(inferred=True)],
+            "modules": self.modules,
+            "layer_order": self.layer_order,
+            "path_links": self.path_links,
+        }
+        return data, _dumps(index)
 
-        The catalog is ``json.dumps(..., sort_keys=True, ensure_ascii=False)`` of concepts, modules,
-        layer order and path links, composed piece by piece so that the index can record where each
-        concept's document lies (byte spans); the index also holds the label lookup table and every
-        edge, so that opening a build validates no concept (:class:`LazyConcepts`).
-        """
-
-        def dumps(value: object) -> bytes:
-            # the same catalog gives the same bytes however it was made
-            return json.dumps(value, ensure_ascii=False, sort_keys=True).encode("utf-8")
-
+    def _snapshot(self) -> tuple[bytes, list[tuple[str, int, int]]]:
+        """``json.dumps(..., sort_keys=True, ensure_ascii=False)`` of concepts, modules, layer order and
+        path links, composed piece by piece to record each concept's ``(id, start, end)`` byte span."""
         parts = [b'{"concepts": [']
         at = len(parts[0])
         spans: list[tuple[str, int, int]] = []
@@ -208,25 +218,14 @@ class Catalog:
             if i:
                 parts.append(b", ")
                 at += 2
-            doc = dumps(c.model_dump(mode="json"))
+            doc = _dumps(c.model_dump(mode="json"))
             spans.append((c.id, at, at + len(doc)))
             parts.append(doc)
             at += len(doc)
-        parts.append(b'], "layer_order": ' + dumps(self.layer_order))
-        parts.append(b', "modules": ' + dumps(self.modules))
-        parts.append(b', "path_links": ' + dumps(self.path_links) + b"}")
-        edges = [
-            [e.source, e.target, e.slug, e.method, e.line, e.inferred, e.confidence] for e in self.edges(inferred=True)
-        ]
-        index = {
-            "spans": spans,
-            "labels": sorted(self._labels.items()),
-            "edges": edges,
-            "modules": self.modules,
-            "layer_order": self.layer_order,
-            "path_links": self.path_links,
-        }
-        return b"".join(parts), dumps(index)
+        parts.append(b'], "layer_order": ' + _dumps(self.layer_order))
+        parts.append(b', "modules": ' + _dumps(self.modules))
+        parts.append(b', "path_links": ' + _dumps(self.path_links) + b"}")
+        return b"".join(parts), spans
 
     @classmethod
     def from_snapshot(cls, data: bytes, base_iri: str, index: bytes | None = None) -> Catalog:
@@ -434,11 +433,8 @@ class Catalog:
     def edges(self, *, inferred: bool = False, min_confidence: float = 0.0) -> list[Edge]:
         """Asserted edges; with ``inferred=True`` also inferred ones at or above ``min_confidence``."""
         if self._edge_rows is not None:
-            return [
-                Edge(s, t, slug, method, line, inf, conf)
-                for s, t, slug, method, line, inf, conf in self._edge_rows
-                if not inf or (inferred and conf >= min_confidence)
-            ]
+            every = (Edge(*row) for row in self._edge_rows)
+            return [e for e in every if not e.inferred or (inferred and e.confidence >= min_confidence)]
         out = [Edge(c.id, p.target, p.slug, p.method, p.line) for c in self.concepts.values() for p in c.prerequisites]
         if inferred:
             out += [

@@ -336,18 +336,17 @@ def serve(
             os.dup2(devnull, 2)  # the engine's own abort message; the caller words it better
             # Opened before any query's memory bound: RocksDB reserves address space (thread stacks,
             # arenas) that a bound of "what the process has + the query's share" must already count.
-            try:
-                own = store if store is not None else open_store(Path(dataset), expect_sha256=expect)
-            except CkgError as exc:  # a damaged store is each query's error, named, not a crash loop
-                failed = exc
+            own, failed = store, None
+            if own is None:
+                try:
+                    own = open_store(Path(dataset), expect_sha256=expect)
+                except CkgError as exc:  # a damaged store is each query's error, named, not a crash loop
+                    failed = exc
 
-                def evaluate(_request: dict[str, Any]) -> bytes:
+            def evaluate(request: dict[str, Any]) -> bytes:
+                if failed is not None:
                     raise failed
-
-            else:
-
-                def evaluate(request: dict[str, Any]) -> bytes:
-                    return evaluate_request(own, request)
+                return evaluate_request(own, request)
 
             _work(listener, evaluate)
         finally:

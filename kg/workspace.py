@@ -21,7 +21,7 @@ from ckg import __version__
 from ckg.atomic import check_replaceable, home_lock, staged_directory
 from ckg.config import Settings
 from ckg.errors import BuildDamagedError, BuildMissingError, CkgError, StrictModeError
-from ckg.integrity import REBUILD_HINT, check_file, file_digests
+from ckg.integrity import REBUILD_HINT, check_file, check_size, file_digests
 from ckg.progress import stage
 from ingest.records import SOURCE_FILES
 from ingest.report import IngestReport
@@ -145,13 +145,7 @@ def _build(
             dataset_sha256 = hashlib.sha256(data).hexdigest()
         with stages("persistent store"):
             del data
-            record = write_store(stage / "dataset.nq", stage / STORE_DIR)
-            record["dataset_sha256"] = dataset_sha256
-            # RocksDB's files are not byte-reproducible (ids, timestamps) and hashing them would cost
-            # what the store saves at open; sizes are checked on open, blocks by RocksDB's own checksums.
-            record["files"] = {
-                p.name: p.stat().st_size for p in sorted((stage / STORE_DIR).iterdir()) if p.name != "LOG"
-            }
+            record = write_store(stage / "dataset.nq", stage / STORE_DIR) | {"dataset_sha256": dataset_sha256}
             (stage / STORE_RECORD).write_text(json.dumps(record, indent=2, sort_keys=True), "utf-8")
         with stages("catalog snapshot + report"):
             snapshot, snapshot_index = catalog.snapshot_files()
@@ -302,13 +296,7 @@ class Workspace:
             raise BuildDamagedError(f"{STORE_DIR}/ holds another dataset than this build's; {REBUILD_HINT}")
         directory = self.settings.home / STORE_DIR
         for name, size in (record.get("files") or {}).items():
-            path = directory / name
-            if not path.is_file():
-                raise BuildDamagedError(f"{STORE_DIR}/{name} is missing from {directory}; {REBUILD_HINT}")
-            if path.stat().st_size != size:
-                raise BuildDamagedError(
-                    f"{STORE_DIR}/{name} has {path.stat().st_size:,} bytes, {STORE_RECORD} says {size:,}; {REBUILD_HINT}"
-                )
+            check_size(directory / name, size, f"{STORE_DIR}/{name}", record=STORE_RECORD)
         return directory
 
     @cached_property
