@@ -97,15 +97,15 @@ def test_a_concept_page_shows_sources_relations_and_inferred_prerequisites(page)
 def test_a_plan_with_two_known_concepts_is_the_library_s_gap_and_its_drawing(page, indexed):
     from retrieval.gap import GapFinder
 
-    page.goto("/#/plan/gradient-boosting-machines?known=decision-tree,ensemble-methods")
+    page.goto("/#/plan/gradient-boosting-machines?known=decision-tree,learning-rate")
     page.wait_for_function("document.getElementById('plan-status').textContent.includes('concepts to learn')")
     shown = [li.get_attribute("data-id") for li in page.query_selector_all("#plan li")]
     finder = GapFinder(indexed[0])
-    known = {"decision-tree", "ensemble-methods"}
+    known = {"decision-tree", "learning-rate"}
     gap = finder.gap(["gradient-boosting-machines"], known)
     assert shown == [i.id for i in gap.missing] and len(shown) >= 4
-    assert "decision-tree" not in shown and "ensemble-methods" not in shown
-    assert page.input_value("#plan-known") == "decision-tree,ensemble-methods"  # the URL is the plan
+    assert "decision-tree" not in shown and "learning-rate" not in shown
+    assert page.input_value("#plan-known") == "decision-tree,learning-rate"  # the URL is the plan
     assert page.inner_text("#plan-status").startswith(f"{len(shown)} concepts to learn before gradient-boosting")
 
     # The drawing: the plan's concepts, the target, the known concepts they rest on directly, and every
@@ -152,16 +152,14 @@ def test_the_plan_form_suggests_concepts_and_adds_known_ones(page):
     page.wait_for_selector("#concept-suggestions option[value='decision-tree']", state="attached")
     page.fill("#plan-add", "decision-tree")
     page.press("#plan-add", "Enter")
-    page.fill("#plan-add", "ensemble-methods")
+    page.fill("#plan-add", "learning-rate")
     page.press("#plan-add", "Enter")
-    assert page.input_value("#plan-known") == "decision-tree,ensemble-methods" and page.input_value("#plan-add") == ""
+    assert page.input_value("#plan-known") == "decision-tree,learning-rate" and page.input_value("#plan-add") == ""
     page.type("#plan-target", "gradient boosting")
     page.wait_for_selector("#concept-suggestions option[value='gradient-boosting-machines']", state="attached")
     page.fill("#plan-target", "gradient-boosting-machines")
     page.click("#plan-form button[type=submit]")
-    page.wait_for_function(
-        "location.hash === '#/plan/gradient-boosting-machines?known=decision-tree%2Censemble-methods'"
-    )
+    page.wait_for_function("location.hash === '#/plan/gradient-boosting-machines?known=decision-tree%2Clearning-rate'")
     page.wait_for_selector("#plan li")
     # The Markdown export: the steps, then the server's mermaid picture of the same plan.
     page.click("#plan-md")

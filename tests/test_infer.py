@@ -211,12 +211,14 @@ def test_bad_min_confidence(ws):
 # ---------------------------------------------------------------- evaluation
 def test_held_out_evaluation_beats_the_nearest_neighbour_baseline(ws, vectors):
     """On hidden stated edges the model beats copying the nearest concept's prerequisites: in F1 at 0.1,
-    and at the default threshold in closure precision (what a plan needs). At the default threshold its
-    exact-edge F1 only ties the baseline (BENCHMARKS.md), which this test does not hide."""
+    and at the default threshold in closure precision (what a plan needs), over the five seeds that
+    BENCHMARKS.md reports. The closure-precision margin is small (0.482 against 0.471; three seeds
+    tied at 0.502 / 0.501 before the "nearby" candidates and fall either side since), which this test
+    does not hide."""
     ids, vecs = vectors
     edges = [(e.source, e.target) for e in ws.catalog.edges()]
     runs = [
-        evaluate(ws.catalog.concepts, edges, ids, vecs, seed=s, thresholds=(0.1, inf.USE_THRESHOLD)) for s in range(3)
+        evaluate(ws.catalog.concepts, edges, ids, vecs, seed=s, thresholds=(0.1, inf.USE_THRESHOLD)) for s in range(5)
     ]
     assert all(r["hidden_edges"] >= 0.2 * len(edges) for r in runs)
 
@@ -361,6 +363,17 @@ def test_a_concept_s_own_words_survive_the_depth_estimate(ws):
     assert "mention" in direct["decision-tree"].method
     plan = {i.id for i in GapFinder(ws).path("Random Forest").missing}
     assert {"ensemble-methods", "decision-tree"} <= plan
+
+
+def test_what_nearby_concepts_name_is_a_candidate_the_description_never_names(ws):
+    """Self-attention's description never names "attention mechanism", but several of its nearest
+    concepts do: the edge comes from them, and its evidence says which."""
+    concept = ws.catalog.concepts["self-attention"]
+    direct = {str(f.value): f for f in concept.inferred_prerequisites}
+    edge = direct["attention-mechanism"]
+    assert "nearby" in edge.method and "mention" not in edge.method
+    assert "named or required by" in edge.evidence and "of its 20 nearest concepts" in edge.evidence
+    assert edge.confidence >= inf.USE_THRESHOLD
 
 
 def test_support_is_the_best_product_of_confidences():

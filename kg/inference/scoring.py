@@ -2,8 +2,10 @@
 
 Candidates for a concept ``c``: the concepts its descriptions name, its genus,
 the concepts its own label names ("Multi-Head *Attention*"), its nearest
-concepts in embedding space, and the stated prerequisites of its nearest
-concepts that have some. Each candidate ``t`` is described by features that
+concepts in embedding space, the stated prerequisites of its nearest
+concepts that have some, and what several of its nearest concepts name or
+require ("nearby": gradient boosting's description never says "decision tree",
+but random forests', AdaBoost's and XGBoost's do). Each candidate ``t`` is described by features that
 mean the same for a theory topic and a wiki entry:
 
 * ``mention`` / ``reverse_mention``: ``c``'s texts name ``t`` / ``t``'s name ``c``;
@@ -65,6 +67,9 @@ FEATURES = (
 )
 NEIGHBOURS = 10
 REFD_NEIGHBOURS = 10
+#: How many nearest concepts "nearby" candidates come from, and how many of them must name or require one.
+NEARBY = 20
+NEARBY_MIN = 2
 LEVELS = {"beginner": 0, "intermediate": 1, "advanced": 2}
 
 
@@ -75,13 +80,13 @@ class Candidate:
     why: dict[str, str] = field(default_factory=dict)
 
     def method(self) -> str:
-        order = ("mention", "genus", "in_label", "neighbours", "co-required", "similar")
+        order = ("mention", "genus", "in_label", "neighbours", "co-required", "nearby", "similar")
         return "+".join(k for k in order if k in self.why) or "similar"
 
     def evidence(self) -> str:
         return "; ".join(
             self.why[k]
-            for k in ("genus", "in_label", "mention", "neighbours", "co-required", "similar")
+            for k in ("genus", "in_label", "mention", "neighbours", "co-required", "nearby", "similar")
             if k in self.why
         )
 
@@ -116,13 +121,16 @@ class Evidence:
         self.genus = {r.source: r for r in broader}
         #: (a, b) where a's text names b or a states b as a prerequisite: RefD asks this millions of times.
         self._refers = {(m.source, m.target) for m in mentions} | set(graph.edges())
+        self._refers_out: dict[str, list[str]] = defaultdict(list)
+        for a, b in sorted(self._refers):
+            self._refers_out[a].append(b)
         self.in_label = {
             cid: [(t, p) for t, p in index.find(c.label) if t != cid] for cid, c in concepts.items() if not c.stub
         }
         described = [cid for cid in sorted(concepts) if not concepts[cid].stub and cid in self.row]
         everyone = Neighbours(ids, self.vectors, described)
         self.near = everyone.all_of(
-            described, self.vectors[[self.row[c] for c in described]], max(NEIGHBOURS, REFD_NEIGHBOURS)
+            described, self.vectors[[self.row[c] for c in described]], max(NEIGHBOURS, REFD_NEIGHBOURS, NEARBY)
         )
         teachers = Neighbours(ids, self.vectors, (n for n in sorted(graph) if graph.out_degree(n) > 0))
         self.near_teachers = teachers.all_of(described, self.vectors[[self.row[c] for c in described]], NEIGHBOURS)
@@ -143,6 +151,14 @@ class Evidence:
             return sum(max(s, 0.0) for n, s in near if self.refers(n, y)) / total if total else 0.0
 
         return side(a, b) - side(b, a)
+
+    def nearby(self, cid: str) -> dict[str, list[str]]:
+        """What ``cid``'s :data:`NEARBY` nearest concepts name or require, with which of them do."""
+        out: dict[str, list[str]] = defaultdict(list)
+        for n, _ in self.near.get(cid, [])[:NEARBY]:
+            for t in self._refers_out.get(n, ()):
+                out[t].append(n)
+        return out
 
     # ------------------------------------------------------------ candidates
     def candidates(self, cid: str, exclude: set[str]) -> list[Candidate]:
@@ -171,6 +187,13 @@ class Evidence:
         for d in sorted(self.graph.predecessors(cid)) if cid in self.graph else ():
             for t in self.graph.successors(d):
                 add(t, "co-required", f"also required by {d}, which requires {cid}")
+        for t, by in sorted(self.nearby(cid).items()):
+            if len(by) >= NEARBY_MIN:
+                add(
+                    t,
+                    "nearby",
+                    f"named or required by {len(by)} of its {NEARBY} nearest concepts ({', '.join(by[:3])})",
+                )
         return [cands[t] for t in sorted(cands)]
 
     def features(self, cand: Candidate, own_edges: set[str]) -> list[float]:
