@@ -47,10 +47,7 @@ def concept_detail(ws: Any, concept: Concept, resolution: Any = None) -> Concept
             )
             for p in concept.prerequisites
         ],
-        dependents=[
-            ConceptRef(id=d, label=cat.concepts[d].label)
-            for d in sorted(graph.g.predecessors(concept.id) if concept.id in graph.g else [])
-        ],
+        dependents=[ConceptRef(id=d, label=cat.concepts[d].label) for d in sorted(graph.predecessors(concept.id))],
         unlocks=sorted(graph.dependents(concept.id)),
         unlisted_prerequisites=concept.unlisted_prerequisites,
         referenced_by=list(concept.referenced_by),

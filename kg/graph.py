@@ -1,17 +1,31 @@
-"""A networkx view of the prerequisite edges and the algorithms on it.
+"""The prerequisite edges, adjacency both ways, and the algorithms on them.
 
 Edges point from a concept to what it requires (``a -> b``: a requires b), so
 ``descendants(a)`` in networkx terms are a's prerequisites. The functions here
 name things the curriculum way (prerequisites / dependents) to avoid that trap.
+
+A build's edges live in an :class:`EdgeTable` (columns plus compressed-sparse-row
+adjacency, read from the catalog index without parsing anything per edge), and a
+:class:`PrereqGraph` is a view of it at one confidence threshold. Closures walk
+the table; algorithms that need more (Dijkstra, topological order) run in
+networkx on the few concepts a question touches (:meth:`PrereqGraph.around`).
+Building a networkx graph of every edge took 1.5-2.3 s at 100k concepts for a
+plan that reads a few hundred of them; the whole graph (:attr:`PrereqGraph.g`)
+is built only for whole-graph work (lint, cycles, chains).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 #: Gap, path and next plan over inferred edges at or above this confidence by default. It lives
 #: here, with the graph they plan over, so graph-only commands need not import kg.inference (numpy).
@@ -28,57 +42,234 @@ class LintFinding(BaseModel):
     message: str
 
 
-class PrereqGraph:
-    """Edges may carry ``inferred`` and ``confidence`` attributes (``(a, b, {...})`` tuples)."""
+def _csr(n: int, keys: Sequence[int], others: Sequence[int]) -> tuple[list[int], list[int]]:
+    """Edge numbers ordered by (key, other) and where each key's run starts: ``order[ptr[k]:ptr[k + 1]]``."""
+    order = sorted(range(len(keys)), key=lambda e: (keys[e], others[e], e))
+    ptr = [0] * (n + 1)
+    for k in keys:
+        ptr[k + 1] += 1
+    for i in range(n):
+        ptr[i + 1] += ptr[i]
+    return order, ptr
 
-    def __init__(self, edges: Iterable[tuple], nodes: Iterable[str] = ()) -> None:
-        self.g = nx.DiGraph()
-        self.g.add_nodes_from(nodes)
-        self.g.add_edges_from(edges)
+
+@dataclass
+class EdgeTable:
+    """Every edge as columns (``src -> dst`` as node numbers), with adjacency both ways.
+
+    ``out_order[out_ptr[r]:out_ptr[r + 1]]`` are the edges leaving node ``r`` (its prerequisites),
+    ``in_order[in_ptr[r]:in_ptr[r + 1]]`` those entering it (what requires it). The catalog index
+    stores all of these, so opening a build computes none of them.
+    """
+
+    nodes: Sequence[str]
+    src: Sequence[int]
+    dst: Sequence[int]
+    inferred: Sequence[int]
+    confidence: Sequence[float]
+    out_order: Sequence[int]
+    out_ptr: Sequence[int]
+    in_order: Sequence[int]
+    in_ptr: Sequence[int]
+    #: Node name -> number (computed when not given: the catalog shares the one it already has).
+    row: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.row:
+            self.row = {n: i for i, n in enumerate(self.nodes)}
+
+    @classmethod
+    def build(
+        cls,
+        nodes: Sequence[str],
+        src: Sequence[int],
+        dst: Sequence[int],
+        inferred: Sequence[int],
+        confidence: Sequence[float],
+    ) -> EdgeTable:
+        out_order, out_ptr = _csr(len(nodes), src, dst)
+        in_order, in_ptr = _csr(len(nodes), dst, src)
+        return cls(nodes, src, dst, inferred, confidence, out_order, out_ptr, in_order, in_ptr)
+
+    @classmethod
+    def from_edges(cls, edges: Iterable[tuple], nodes: Iterable[str] = ()) -> EdgeTable:
+        """From ``(a, b)`` or ``(a, b, {"inferred": ..., "confidence": ...})`` tuples; ``nodes`` may add
+        concepts without edges. Node numbers follow first appearance (``nodes`` first)."""
+        names: dict[str, int] = {n: i for i, n in enumerate(dict.fromkeys(nodes))}
+        src: list[int] = []
+        dst: list[int] = []
+        inferred: list[int] = []
+        confidence: list[float] = []
+        for a, b, *rest in edges:
+            data = rest[0] if rest else {}
+            src.append(names.setdefault(a, len(names)))
+            dst.append(names.setdefault(b, len(names)))
+            inferred.append(int(bool(data.get("inferred", False))))
+            conf = data.get("confidence")
+            confidence.append(math.nan if conf is None else float(conf))
+        return cls.build(list(names), src, dst, inferred, confidence)
+
+
+class PrereqGraph:
+    """The edges of an :class:`EdgeTable` that a plan may use: every stated edge, and inferred ones at
+    or above ``min_confidence`` (none when it is ``None``). Constructed from edge tuples as
+    ``PrereqGraph([(a, b), (a, c, {"inferred": True, "confidence": 0.4})], nodes)``."""
+
+    def __init__(self, edges: Iterable[tuple] = (), nodes: Iterable[str] = ()) -> None:
+        self.table = EdgeTable.from_edges(edges, nodes)
+        self.min_confidence: float | None = None
+        self._every = True  # every edge given is used, whatever its confidence
+
+    @classmethod
+    def over(cls, table: EdgeTable, min_confidence: float | None) -> PrereqGraph:
+        graph = cls.__new__(cls)
+        graph.table, graph.min_confidence, graph._every = table, min_confidence, False
+        return graph
+
+    # ------------------------------------------------------------ adjacency
+    def _uses(self, e: int) -> bool:
+        if self._every or not self.table.inferred[e]:
+            return True
+        return self.min_confidence is not None and self.table.confidence[e] >= self.min_confidence
+
+    def _edges(self, cid: str, order: Sequence[int], ptr: Sequence[int], end: Sequence[int]) -> Iterator[str]:
+        r = self.table.row.get(cid)
+        if r is None:
+            return
+        nodes = self.table.nodes
+        for i in range(ptr[r], ptr[r + 1]):
+            e = order[i]
+            if self._uses(e):
+                yield nodes[end[e]]
+
+    def __contains__(self, cid: object) -> bool:
+        return cid in self.table.row
+
+    def successors(self, cid: str) -> list[str]:
+        """What ``cid`` requires directly."""
+        return list(dict.fromkeys(self._edges(cid, self.table.out_order, self.table.out_ptr, self.table.dst)))
+
+    def predecessors(self, cid: str) -> list[str]:
+        """What requires ``cid`` directly."""
+        return list(dict.fromkeys(self._edges(cid, self.table.in_order, self.table.in_ptr, self.table.src)))
+
+    def edge_data(self, a: str, b: str) -> dict[str, Any]:
+        """``{"inferred": bool, "confidence": float | None}`` of the edge ``a -> b`` (KeyError if none)."""
+        t = self.table
+        r = t.row[a]
+        for i in range(t.out_ptr[r], t.out_ptr[r + 1]):
+            e = t.out_order[i]
+            if t.nodes[t.dst[e]] == b and self._uses(e):
+                conf = t.confidence[e]
+                return {"inferred": bool(t.inferred[e]), "confidence": None if math.isnan(conf) else conf}
+        raise KeyError((a, b))
 
     def is_inferred(self, a: str, b: str) -> bool:
-        return bool(self.g.edges[a, b].get("inferred", False))
+        return bool(self.edge_data(a, b)["inferred"])
+
+    def _walk(self, roots: Iterable[str], step: Any) -> set[str]:
+        seen: set[str] = set()
+        todo = [r for r in roots if r in self]
+        while todo:
+            for n in step(todo.pop()):
+                if n not in seen:
+                    seen.add(n)
+                    todo.append(n)
+        return seen
 
     def prerequisites(self, cid: str) -> set[str]:
         """Everything ``cid`` transitively requires."""
-        return nx.descendants(self.g, cid) if cid in self.g else set()
+        return self._walk([cid], self.successors) - {cid}
+
+    def dependents(self, cid: str) -> set[str]:
+        """Everything that transitively requires ``cid`` (what it unlocks)."""
+        return self._walk([cid], self.predecessors) - {cid}
+
+    # --------------------------------------------------------- in networkx
+    def around(self, roots: Iterable[str]) -> PrereqGraph:
+        """The ``roots`` and everything they require, with the edges among them: all a plan for the
+        roots reads, as a graph small enough to hand to networkx."""
+        roots = [r for r in roots if r in self]
+        keep = set(roots) | self._walk(roots, self.successors)
+        # sorted, so that equal-cost chains break ties the same way however the table numbers its nodes
+        edges = [(a, b, self.edge_data(a, b)) for a in sorted(keep) for b in sorted(self.successors(a))]
+        return PrereqGraph(edges, sorted(keep))
+
+    @cached_property
+    def g(self) -> nx.DiGraph:
+        """Every edge of this view in networkx, built on first use (whole-graph algorithms only)."""
+        import networkx as nx
+
+        g = nx.DiGraph()
+        g.add_nodes_from(self.table.nodes)
+        t = self.table
+        for e in range(len(t.src)):
+            if self._uses(e):
+                conf = t.confidence[e]
+                g.add_edge(
+                    t.nodes[t.src[e]],
+                    t.nodes[t.dst[e]],
+                    inferred=bool(t.inferred[e]),
+                    confidence=None if math.isnan(conf) else conf,
+                )
+        return g
+
+    def _small(self, cid: str) -> nx.DiGraph:
+        """A networkx graph holding ``cid``'s closure: the whole graph when it is built already."""
+        return self.g if "g" in self.__dict__ else self.around([cid]).g
 
     def support(self, cid: str) -> dict[str, float]:
         """How well the graph supports each prerequisite of ``cid``: the best product of edge confidences
         over the chains that reach it (asserted edges count 1). A foundation four inferred hops away at
         0.5 each is supported at 0.06; one stated edge away, at 1."""
-        if cid not in self.g:
+        import networkx as nx
+
+        if cid not in self:
             return {}
 
         def cost(_a: str, _b: str, d: dict) -> float:
             return -math.log(max(float(d.get("confidence") or 1.0), 1e-9)) if d.get("inferred") else 0.0
 
-        lengths = nx.single_source_dijkstra_path_length(self.g, cid, weight=cost)
+        lengths = nx.single_source_dijkstra_path_length(self._small(cid), cid, weight=cost)
         lengths.pop(cid, None)
         return {n: round(math.exp(-c), 6) for n, c in lengths.items()}
 
-    def dependents(self, cid: str) -> set[str]:
-        """Everything that transitively requires ``cid`` (what it unlocks)."""
-        return nx.ancestors(self.g, cid) if cid in self.g else set()
+    def chains(self, cid: str) -> dict[str, list[str]]:
+        """Cheapest chain from ``cid`` to each prerequisite; an inferred hop costs more than an asserted one."""
+        import networkx as nx
+
+        if cid not in self:
+            return {}
+        return nx.single_source_dijkstra_path(
+            self._small(cid), cid, weight=lambda _a, _b, d: 3.0 if d.get("inferred") else 1.0
+        )
 
     def depths(self, cid: str) -> dict[str, int]:
         """Shortest number of hops from ``cid`` down to each of its prerequisites."""
-        if cid not in self.g:
+        import networkx as nx
+
+        if cid not in self:
             return {}
-        lengths = nx.single_source_shortest_path_length(self.g, cid)
+        lengths = nx.single_source_shortest_path_length(self._small(cid), cid)
         lengths.pop(cid, None)
         return dict(lengths)
 
     def cycles(self) -> list[list[str]]:
+        import networkx as nx
+
         return [sorted(c) for c in nx.simple_cycles(self.g)]
 
     def foundations_first(self, nodes: Iterable[str] | None = None) -> list[str]:
         """Topological order, prerequisites before what needs them, ties broken by id."""
+        import networkx as nx
+
         sub = self.g if nodes is None else self.g.subgraph(nodes)
         return list(reversed(list(nx.lexicographical_topological_sort(sub))))
 
     def longest_chains(self, n: int = 5) -> list[list[str]]:
         """The ``n`` longest prerequisite chains, each from a concept down to a foundation."""
+        import networkx as nx
+
         if not nx.is_directed_acyclic_graph(self.g):
             return []
         best: dict[str, list[str]] = {}
@@ -90,6 +281,8 @@ class PrereqGraph:
 
     def redundant_edges(self) -> list[tuple[str, str]]:
         """Direct edges also implied by a longer path (a -> b when a -> c -> ... -> b)."""
+        import networkx as nx
+
         if not nx.is_directed_acyclic_graph(self.g):
             return []
         reduced = nx.transitive_reduction(self.g)

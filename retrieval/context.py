@@ -138,10 +138,8 @@ class ContextBuilder:
                 concept=self.cat.concepts[h.id], relevance=round(h.score / top, 4), why=f"search hit {rank} ({arms})"
             )
         for h in hits[:SUPPORTED_HITS]:
-            if h.id not in self.graph.g:
-                continue
-            for p in sorted(self.graph.g.successors(h.id)):
-                d = self.graph.g.edges[h.id, p]
+            for p in sorted(self.graph.successors(h.id)):
+                d = self.graph.edge_data(h.id, p)
                 weight = SUPPORT_FACTOR * (d["confidence"] if d.get("inferred") else 1.0)
                 relevance = round(out[h.id].relevance * weight, 4)
                 kind = f"inferred, confidence {d['confidence']:.2f}" if d.get("inferred") else "asserted"
@@ -209,11 +207,10 @@ class ContextBuilder:
 
     def _relations(self, markers: dict[str, str]) -> list[ContextRelation]:
         out = []
-        g = self.graph.g
         for a in markers:
-            for b in sorted(g.successors(a)) if a in g else []:
+            for b in sorted(self.graph.successors(a)):
                 if b in markers:
-                    d = g.edges[a, b]
+                    d = self.graph.edge_data(a, b)
                     inferred = bool(d.get("inferred"))
                     out.append(
                         ContextRelation(

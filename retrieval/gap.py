@@ -18,13 +18,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 from pydantic import BaseModel, Field
 
 from ckg.errors import CkgError
 from ingest.concepts import ConceptDoc
 from ingest.records import LAYERS
-from kg.graph import PLAN_SUPPORT, USE_THRESHOLD
+from kg.graph import PLAN_SUPPORT, USE_THRESHOLD, PrereqGraph
 from retrieval.names import NameResolver, Resolution
 from retrieval.picture import PlanPicture, picture
 
@@ -129,12 +128,11 @@ class GapFinder:
     # ----------------------------------------------------------------- gap
     def order(self, nodes: set[str]) -> list[str]:
         """Foundations first; ties by layer then id, so the order is stable."""
-        # The reversed induced subgraph, built directly: a subgraph view's reverse(copy=True) deep-copies
-        # every edge's data and filters every adjacency, several times the cost on large closures.
-        g = self.graph.g
-        sub = nx.DiGraph()
+        import networkx as nx
+
+        sub = nx.DiGraph()  # the reversed induced subgraph
         sub.add_nodes_from(nodes)
-        sub.add_edges_from((b, a) for a in nodes for b in g.successors(a) if b in nodes)
+        sub.add_edges_from((b, a) for a in nodes for b in self.graph.successors(a) if b in nodes)
 
         def key(n: str) -> str:
             layer, _ = self.cat.concepts[n].layer_with_flag()
@@ -169,20 +167,22 @@ class GapFinder:
                 resolved[t] = res.id
                 self.notes.append(res)
             ids.append(res.id)
+        # Everything below reads the targets' and known concepts' closures only: a graph of those.
+        view = self.graph.around([*ids, *sorted(known)])
         covered = set(known)
         if exclude_known_prerequisites:
             for k in known:
-                covered |= self.graph.prerequisites(k)
+                covered |= view.prerequisites(k)
         needed: dict[str, list[str]] = {}
         for t in ids:
-            for p in self._reach(t):
+            for p in self._reach(view, t):
                 if p not in covered:
                     needed.setdefault(p, []).append(t)
         # One topic, one item: of two concepts the taxonomy calls the same topic, keep the one listed first
         # (or a target); the other is named in its ``same_as``.
         same_as: dict[str, list[str]] = {}
         paired = [n for n in needed if self._same_topic(n)]  # usually none: no closure sizes to compute then
-        for cid in sorted(paired, key=lambda n: (len(self.graph.prerequisites(n)), n)):
+        for cid in sorted(paired, key=lambda n: (len(view.prerequisites(n)), n)):
             if cid not in needed:
                 continue
             for other in self._same_topic(cid):
@@ -192,15 +192,13 @@ class GapFinder:
                 elif other in ids:
                     needed.pop(cid, None)
                     break
-        chains = {t: self._chains(t) for t in dict.fromkeys(ids)}
+        chains = {t: view.chains(t) for t in dict.fromkeys(ids)}
         items = []
         for cid in self.order(set(needed)):
             c = self.cat.concepts[cid]
             chain = chains[needed[cid][0]][cid]
             inferred = [
-                self.graph.g.edges[a, b]["confidence"]
-                for a, b in itertools.pairwise(chain)
-                if self.graph.is_inferred(a, b)
+                view.edge_data(a, b)["confidence"] for a, b in itertools.pairwise(chain) if view.is_inferred(a, b)
             ]
             items.append(
                 c.doc(self.cat.iri(cid)).extended(
@@ -232,28 +230,22 @@ class GapFinder:
 
     def picture(self, plan: GapPlan) -> PlanPicture:
         """``plan`` as a drawable graph (see :mod:`retrieval.picture`)."""
-        g = self.graph.g
+        g = self.graph.around([*plan.targets, *plan.known]).g
         shown = [*plan.targets, *(i.id for i in plan.missing)]
         around = set(plan.targets) | {p for n in shown if n in g for p in g.successors(n) if p in plan.known}
         docs = {cid: self.cat.concepts[cid].doc(self.cat.iri(cid)) for cid in around if cid in self.cat.concepts}
-        return picture(plan, self.graph.g, docs)
+        return picture(plan, g, docs)
 
     def _same_topic(self, cid: str) -> list[str]:
         return [str(f.value) for f in self.cat.concepts[cid].relations.get("same_topic", [])]
 
-    def _reach(self, target: str) -> set[str]:
+    def _reach(self, graph: PrereqGraph, target: str) -> set[str]:
         """The prerequisites a plan for ``target`` lists: all it transitively requires through stated
         edges, and what inferred chains support at :data:`PLAN_SUPPORT` or better (see
         :meth:`PrereqGraph.support`), so weak guesses do not compound into foundations of everything."""
         if self.min_confidence is None:
-            return self.graph.prerequisites(target)
-        return {n for n, s in self.graph.support(target).items() if s >= PLAN_SUPPORT}
-
-    def _chains(self, target: str) -> dict[str, list[str]]:
-        """Cheapest chain from ``target`` to each prerequisite; an inferred hop costs more than an asserted one."""
-        return nx.single_source_dijkstra_path(
-            self.graph.g, target, weight=lambda _a, _b, d: 3.0 if d.get("inferred") else 1.0
-        )
+            return graph.prerequisites(target)
+        return {n for n, s in graph.support(target).items() if s >= PLAN_SUPPORT}
 
     def related(self, targets: list[str], exclude: set[str], k: int) -> list[dict[str, Any]]:
         """Related concepts a learner is missing: taxonomy links first (broader, narrower, related, same
@@ -309,7 +301,7 @@ class GapFinder:
         for cid in sorted(self.cat.concepts):
             if cid in known or self.cat.concepts[cid].stub:
                 continue
-            prereqs = set(self.graph.g.successors(cid)) if cid in self.graph.g else set()
+            prereqs = set(self.graph.successors(cid))
             if prereqs and prereqs <= known:
                 ready.append(cid)
         return ready

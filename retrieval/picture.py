@@ -15,13 +15,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Literal
 
-import networkx as nx
 from pydantic import BaseModel, Field
 
 from ingest.concepts import ConceptDoc
 from ingest.records import LAYERS
 
 if TYPE_CHECKING:
+    import networkx as nx
+
     from retrieval.gap import GapPlan
 
 #: One colour per layer, foundations light to advanced dark (ColorBrewer YlGnBu, colour-blind safe).

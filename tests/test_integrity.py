@@ -26,7 +26,7 @@ def copy_of(tmp_path):
 
 def test_build_json_records_every_file(workspace):
     files = workspace.manifest["files"]
-    built = {"dataset.nq", "catalog.json", "catalog.index.json", "report.json", "concepts.parquet", "edges.parquet"}
+    built = {"dataset.nq", "catalog.json", "catalog.index", "report.json", "concepts.parquet", "edges.parquet"}
     assert built | {"store.json"} <= set(files)
     assert "build.json" not in files and ".ckg-build" not in files
     assert not [f for f in files if f.startswith("store/")]  # the store records its own files in store.json
@@ -199,7 +199,7 @@ def test_a_store_rebuilt_under_a_running_process_is_not_answered_from(workspace)
 
 def test_a_damaged_catalog_index_names_the_file(workspace, copy_of):
     ws = copy_of(workspace)
-    path = ws.settings.home / "catalog.index.json"
-    path.write_bytes(path.read_bytes().replace(b'"bm25"', b'"bm26"', 1))
-    with pytest.raises(BuildDamagedError, match=r"catalog\.index\.json does not match its hash"):
+    path = ws.settings.home / "catalog.index"
+    path.write_bytes(path.read_bytes().replace(b"bm25", b"bm26", 1))
+    with pytest.raises(BuildDamagedError, match=r"catalog\.index does not match its hash"):
         _ = ws.catalog

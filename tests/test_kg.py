@@ -294,7 +294,7 @@ def test_catalog_from_ingest_is_the_catalog_the_graph_reads_back_as(ingested):
 @pytest.mark.slow
 def test_an_opened_build_validates_concepts_as_they_are_read_and_equals_the_eager_catalog(indexed):
     """Opening a build validates no concept document (6.4 s at 100k concepts when it validated all); the
-    label table and the edges come from catalog.index.json, and every answer equals the eager catalog's."""
+    label table and the edges come from the catalog index, and every answer equals the eager catalog's."""
     from kg.catalog import Catalog, LazyConcepts
     from kg.workspace import Workspace
     from retrieval.gap import GapFinder
@@ -318,7 +318,8 @@ def test_an_opened_build_validates_concepts_as_they_are_read_and_equals_the_eage
 
 
 def test_a_build_without_a_catalog_index_opens_eagerly(workspace, tmp_path):
-    """Builds written before catalog.index.json still open (every concept validated up front)."""
+    """Builds written before the catalog index (or with stop 22's JSON one) still open, every concept
+    validated up front."""
     import json
     import shutil
 
