@@ -203,3 +203,18 @@ def test_a_damaged_catalog_index_names_the_file(workspace, copy_of):
     path.write_bytes(path.read_bytes().replace(b"bm25", b"bm26", 1))
     with pytest.raises(BuildDamagedError, match=r"catalog\.index does not match its hash"):
         _ = ws.catalog
+
+
+def test_validate_vouches_for_every_file_even_what_commands_check_lazily(workspace, copy_of):
+    """Commands check catalog.json document by document as they read it; ``validate`` hashes every file,
+    so an edit inside a concept nobody has shown yet is still one error naming the file."""
+    from kg.validate import validate
+
+    ws = copy_of(workspace)
+    path = ws.settings.home / "catalog.json"
+    data = path.read_bytes()
+    at = data.index(b'"label": "BM25"')
+    path.write_bytes(data[:at] + b'"label": "BM26"' + data[at + len(b'"label": "BM25"') :])
+    assert ws.catalog.concepts["random-forest"].label == "Random Forest"  # an untouched document still reads
+    with pytest.raises(BuildDamagedError, match=r"catalog\.json does not match its hash in build\.json"):
+        validate(ws)
