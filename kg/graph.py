@@ -17,7 +17,7 @@ is built only for whole-graph work (lint, cycles, chains).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -113,56 +113,83 @@ class EdgeTable:
 class PrereqGraph:
     """The edges of an :class:`EdgeTable` that a plan may use: every stated edge, and inferred ones at
     or above ``min_confidence`` (none when it is ``None``). Constructed from edge tuples as
-    ``PrereqGraph([(a, b), (a, c, {"inferred": True, "confidence": 0.4})], nodes)``."""
+    ``PrereqGraph([(a, b), (a, c, {"inferred": True, "confidence": 0.4})], nodes)``.
+
+    A node's edges are read from the table the first time they are asked for and kept
+    (``{target: {"inferred": bool, "confidence": float | None}}``), so a warm server answers from
+    dictionaries as it did from networkx, and a new process reads only the nodes it touches.
+    """
 
     def __init__(self, edges: Iterable[tuple] = (), nodes: Iterable[str] = ()) -> None:
-        self.table = EdgeTable.from_edges(edges, nodes)
-        self.min_confidence: float | None = None
-        self._every = True  # every edge given is used, whatever its confidence
+        self._setup(EdgeTable.from_edges(edges, nodes), None, every=True)
 
     @classmethod
     def over(cls, table: EdgeTable, min_confidence: float | None) -> PrereqGraph:
         graph = cls.__new__(cls)
-        graph.table, graph.min_confidence, graph._every = table, min_confidence, False
+        graph._setup(table, min_confidence, every=False)
         return graph
+
+    def _setup(self, table: EdgeTable | None, min_confidence: float | None, *, every: bool) -> None:
+        self.table = table
+        self.min_confidence = min_confidence
+        self._every = every  # every edge of the table is used, whatever its confidence
+        self._out: dict[str, dict[str, dict[str, Any]]] = {}
+        self._in: dict[str, dict[str, dict[str, Any]]] = {}
+        self._closed = False  # holds every prerequisite of each of its nodes (made by around())
 
     # ------------------------------------------------------------ adjacency
     def _uses(self, e: int) -> bool:
-        if self._every or not self.table.inferred[e]:
+        t = self.table
+        if self._every or not t.inferred[e]:
             return True
-        return self.min_confidence is not None and self.table.confidence[e] >= self.min_confidence
+        return self.min_confidence is not None and t.confidence[e] >= self.min_confidence
 
-    def _edges(self, cid: str, order: Sequence[int], ptr: Sequence[int], end: Sequence[int]) -> Iterator[str]:
-        r = self.table.row.get(cid)
+    def _read(self, cid: str, order: Sequence[int], ptr: Sequence[int], end: Sequence[int]) -> dict[str, dict]:
+        """``cid``'s edges one way, from the table: the first edge to each neighbour that this view uses."""
+        t = self.table
+        r = t.row.get(cid) if t is not None else None
         if r is None:
-            return
-        nodes = self.table.nodes
+            return {}
+        out: dict[str, dict[str, Any]] = {}
         for i in range(ptr[r], ptr[r + 1]):
             e = order[i]
-            if self._uses(e):
-                yield nodes[end[e]]
+            n = t.nodes[end[e]]
+            if n not in out and self._uses(e):
+                conf = t.confidence[e]
+                out[n] = {"inferred": bool(t.inferred[e]), "confidence": None if math.isnan(conf) else conf}
+        return out
+
+    def _outgoing(self, cid: str) -> dict[str, dict[str, Any]]:
+        found = self._out.get(cid)
+        if found is None:
+            t = self.table
+            found = self._out[cid] = self._read(cid, t.out_order, t.out_ptr, t.dst) if t is not None else {}
+        return found
+
+    def _incoming(self, cid: str) -> dict[str, dict[str, Any]]:
+        found = self._in.get(cid)
+        if found is None:
+            t = self.table
+            found = self._in[cid] = self._read(cid, t.in_order, t.in_ptr, t.src) if t is not None else {}
+        return found
 
     def __contains__(self, cid: object) -> bool:
-        return cid in self.table.row
+        return cid in self._out if self.table is None else cid in self.table.row
 
     def successors(self, cid: str) -> list[str]:
         """What ``cid`` requires directly."""
-        return list(dict.fromkeys(self._edges(cid, self.table.out_order, self.table.out_ptr, self.table.dst)))
+        return list(self._outgoing(cid))
 
     def predecessors(self, cid: str) -> list[str]:
         """What requires ``cid`` directly."""
-        return list(dict.fromkeys(self._edges(cid, self.table.in_order, self.table.in_ptr, self.table.src)))
+        return list(self._incoming(cid))
 
     def edge_data(self, a: str, b: str) -> dict[str, Any]:
         """``{"inferred": bool, "confidence": float | None}`` of the edge ``a -> b`` (KeyError if none)."""
-        t = self.table
-        r = t.row[a]
-        for i in range(t.out_ptr[r], t.out_ptr[r + 1]):
-            e = t.out_order[i]
-            if t.nodes[t.dst[e]] == b and self._uses(e):
-                conf = t.confidence[e]
-                return {"inferred": bool(t.inferred[e]), "confidence": None if math.isnan(conf) else conf}
-        raise KeyError((a, b))
+        found = self._outgoing(a).get(b)
+        if found is None:
+            raise KeyError((a, b))
+        return found
 
     def is_inferred(self, a: str, b: str) -> bool:
         return bool(self.edge_data(a, b)["inferred"])
@@ -179,21 +206,34 @@ class PrereqGraph:
 
     def prerequisites(self, cid: str) -> set[str]:
         """Everything ``cid`` transitively requires."""
-        return self._walk([cid], self.successors) - {cid}
+        return self._walk([cid], self._outgoing) - {cid}
 
     def dependents(self, cid: str) -> set[str]:
         """Everything that transitively requires ``cid`` (what it unlocks)."""
-        return self._walk([cid], self.predecessors) - {cid}
+        return self._walk([cid], self._incoming) - {cid}
 
     # --------------------------------------------------------- in networkx
     def around(self, roots: Iterable[str]) -> PrereqGraph:
         """The ``roots`` and everything they require, with the edges among them: all a plan for the
         roots reads, as a graph small enough to hand to networkx."""
+        import networkx as nx
+
         roots = [r for r in roots if r in self]
-        keep = set(roots) | self._walk(roots, self.successors)
+        keep = sorted(set(roots) | self._walk(roots, self._outgoing))
+        small = PrereqGraph.__new__(PrereqGraph)
+        small._setup(None, self.min_confidence, every=True)
+        small._closed = True
         # sorted, so that equal-cost chains break ties the same way however the table numbers its nodes
-        edges = [(a, b, self.edge_data(a, b)) for a in sorted(keep) for b in sorted(self.successors(a))]
-        return PrereqGraph(edges, sorted(keep))
+        small._out = {a: dict(sorted(self._outgoing(a).items())) for a in keep}
+        for a in keep:
+            small._in.setdefault(a, {})
+            for b, d in small._out[a].items():
+                small._in.setdefault(b, {})[a] = d
+        g = nx.DiGraph()
+        g.add_nodes_from(keep)
+        g.add_edges_from((a, b, d) for a in keep for b, d in small._out[a].items())
+        small.__dict__["g"] = g
+        return small
 
     @cached_property
     def g(self) -> nx.DiGraph:
@@ -201,22 +241,14 @@ class PrereqGraph:
         import networkx as nx
 
         g = nx.DiGraph()
-        g.add_nodes_from(self.table.nodes)
-        t = self.table
-        for e in range(len(t.src)):
-            if self._uses(e):
-                conf = t.confidence[e]
-                g.add_edge(
-                    t.nodes[t.src[e]],
-                    t.nodes[t.dst[e]],
-                    inferred=bool(t.inferred[e]),
-                    confidence=None if math.isnan(conf) else conf,
-                )
+        nodes = self.table.nodes if self.table is not None else list(self._out)
+        g.add_nodes_from(nodes)
+        g.add_edges_from((a, b, dict(d)) for a in nodes for b, d in self._outgoing(a).items())
         return g
 
     def _small(self, cid: str) -> nx.DiGraph:
-        """A networkx graph holding ``cid``'s closure: the whole graph when it is built already."""
-        return self.g if "g" in self.__dict__ else self.around([cid]).g
+        """A networkx graph holding ``cid``'s closure: this one's when it is a closure or built already."""
+        return self.g if self._closed or "g" in self.__dict__ else self.around([cid]).g
 
     def support(self, cid: str) -> dict[str, float]:
         """How well the graph supports each prerequisite of ``cid``: the best product of edge confidences
