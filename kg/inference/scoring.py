@@ -70,6 +70,7 @@ REFD_NEIGHBOURS = 10
 #: How many nearest concepts "nearby" candidates come from, and how many of them must name or require one.
 NEARBY = 20
 NEARBY_MIN = 2
+SIDE_CACHE = 20_000  # concepts whose RefD neighbourhood is kept at once
 LEVELS = {"beginner": 0, "intermediate": 1, "advanced": 2}
 
 
@@ -124,6 +125,7 @@ class Evidence:
         self._refers_out: dict[str, list[str]] = defaultdict(list)
         for a, b in sorted(self._refers):
             self._refers_out[a].append(b)
+        self._sides: dict[str, tuple[dict[str, float], float, dict[str, float]]] = {}
         self.in_label = {
             cid: [(t, p) for t, p in index.find(c.label) if t != cid] for cid, c in concepts.items() if not c.stub
         }
@@ -144,13 +146,33 @@ class Evidence:
 
     def refd(self, a: str, b: str) -> float:
         """RefD(a, b) > 0: ``a``'s neighbourhood refers to ``b`` more than ``b``'s refers to ``a`` (b first)."""
+        return self._side(a, b) - self._side(b, a)
 
-        def side(x: str, y: str) -> float:
-            near = [(n, s) for n, s in self.near.get(x, [])[:REFD_NEIGHBOURS] if n != y]
-            total = sum(max(s, 0.0) for _, s in near)
-            return sum(max(s, 0.0) for n, s in near if self.refers(n, y)) / total if total else 0.0
+    def _side(self, x: str, y: str) -> float:
+        """How much ``x``'s nearest concepts (``y`` left out) refer to ``y``: their similarity-weighted share."""
+        refs, total_all, total_without = self._neighbourhood(x)
+        total = total_without.get(y, total_all)
+        return refs.get(y, 0) / total if total else 0.0
 
-        return side(a, b) - side(b, a)
+    def _neighbourhood(self, x: str) -> tuple[dict[str, float], float, dict[str, float]]:
+        """For :meth:`_side`, once per concept instead of once per pair (RefD is asked for every candidate
+        both ways): the weight of ``x``'s nearest concepts that refer to each concept, their total weight,
+        and that total without each neighbour. Sums run in neighbour order, as a per-pair sum would, so the
+        figures are the same to the last bit."""
+        found = self._sides.get(x)
+        if found is not None:
+            return found
+        near = [(n, max(s, 0.0)) for n, s in self.near.get(x, [])[:REFD_NEIGHBOURS]]
+        refs: dict[str, float] = {}
+        for n, w in near:
+            for t in self._refers_out.get(n, ()):
+                refs[t] = refs.get(t, 0) + w
+        total_without = {y: sum(w for n, w in near if n != y) for y, _ in near}
+        found = (refs, sum(w for _, w in near), total_without)
+        if len(self._sides) >= SIDE_CACHE:  # bounded: at 100k concepts every concept is some candidate
+            self._sides.clear()
+        self._sides[x] = found
+        return found
 
     def nearby(self, cid: str) -> dict[str, list[str]]:
         """What ``cid``'s :data:`NEARBY` nearest concepts name or require, with which of them do."""
