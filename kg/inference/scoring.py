@@ -70,7 +70,7 @@ REFD_NEIGHBOURS = 10
 #: How many nearest concepts "nearby" candidates come from, and how many of them must name or require one.
 NEARBY = 20
 NEARBY_MIN = 2
-SIDE_CACHE = 20_000  # concepts whose RefD neighbourhood is kept at once
+SIDE_CACHE = 50_000  # concepts whose RefD neighbourhood is kept at once (a few KB each)
 LEVELS = {"beginner": 0, "intermediate": 1, "advanced": 2}
 
 
@@ -125,7 +125,7 @@ class Evidence:
         self._refers_out: dict[str, list[str]] = defaultdict(list)
         for a, b in sorted(self._refers):
             self._refers_out[a].append(b)
-        self._sides: dict[str, tuple[dict[str, float], float, dict[str, float]]] = {}
+        self._sides: dict[str, tuple[list[tuple[str, float]], dict[str, float], float]] = {}
         self.in_label = {
             cid: [(t, p) for t, p in index.find(c.label) if t != cid] for cid, c in concepts.items() if not c.stub
         }
@@ -150,14 +150,15 @@ class Evidence:
 
     def _side(self, x: str, y: str) -> float:
         """How much ``x``'s nearest concepts (``y`` left out) refer to ``y``: their similarity-weighted share."""
-        refs, total_all, total_without = self._neighbourhood(x)
-        total = total_without.get(y, total_all)
+        near, refs, total = self._neighbourhood(x)
+        if any(n == y for n, _ in near):  # y is one of the neighbours: the total without it
+            total = sum(w for n, w in near if n != y)
         return refs.get(y, 0) / total if total else 0.0
 
-    def _neighbourhood(self, x: str) -> tuple[dict[str, float], float, dict[str, float]]:
+    def _neighbourhood(self, x: str) -> tuple[list[tuple[str, float]], dict[str, float], float]:
         """For :meth:`_side`, once per concept instead of once per pair (RefD is asked for every candidate
-        both ways): the weight of ``x``'s nearest concepts that refer to each concept, their total weight,
-        and that total without each neighbour. Sums run in neighbour order, as a per-pair sum would, so the
+        both ways): ``x``'s nearest concepts with their weights, the weight of those that refer to each
+        concept, and their total weight. Sums run in neighbour order, as a per-pair sum would, so the
         figures are the same to the last bit."""
         found = self._sides.get(x)
         if found is not None:
@@ -167,8 +168,7 @@ class Evidence:
         for n, w in near:
             for t in self._refers_out.get(n, ()):
                 refs[t] = refs.get(t, 0) + w
-        total_without = {y: sum(w for n, w in near if n != y) for y, _ in near}
-        found = (refs, sum(w for _, w in near), total_without)
+        found = (near, refs, sum(w for _, w in near))
         if len(self._sides) >= SIDE_CACHE:  # bounded: at 100k concepts every concept is some candidate
             self._sides.clear()
         self._sides[x] = found
