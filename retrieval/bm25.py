@@ -16,6 +16,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+_OWN = frozenset({"vocab", "indptr", "docs", "weights", "params"})
+
 
 class BM25:
     """Precomputed per-(term, document) weights in compressed sparse rows (one row per term)."""
@@ -45,8 +47,9 @@ class BM25:
         self._weights = weight[order].astype(np.float32)
         self._indptr = np.concatenate([[0], np.cumsum(df.astype(np.int64))])
 
-    def save(self) -> bytes:
-        """The index as ``.npz`` bytes (no pickles), for the build's index directory."""
+    def save(self, **extra: np.ndarray) -> bytes:
+        """The index as ``.npz`` bytes (no pickles), for the build's index directory; ``extra`` arrays
+        ride along (what the caller keeps beside the index, read back by :meth:`load_with`)."""
         import io
 
         buf = io.BytesIO()
@@ -57,11 +60,17 @@ class BM25:
             docs=self._docs,
             weights=self._weights,
             params=np.asarray([self.n_docs, self.k1, self.b], dtype=np.float64),
+            **extra,
         )
         return buf.getvalue()
 
     @classmethod
     def load(cls, data: bytes) -> BM25:
+        return cls.load_with(data)[0]
+
+    @classmethod
+    def load_with(cls, data: bytes) -> tuple[BM25, dict[str, np.ndarray]]:
+        """The index and the extra arrays saved with it."""
         import io
 
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
@@ -70,9 +79,10 @@ class BM25:
             self.n_docs = int(n_docs)
             self.vocab = {t: i for i, t in enumerate(z["vocab"].tolist())}
             self._indptr, self._docs, self._weights = z["indptr"], z["docs"], z["weights"]
+            extra = {k: z[k] for k in z.files if k not in _OWN}
         if len(self._indptr) != len(self.vocab) + 1 or len(self._docs) != len(self._weights):
             raise ValueError("inconsistent BM25 arrays")
-        return self
+        return self, extra
 
     def scores(self, tokens: Sequence[str]) -> np.ndarray:
         """The BM25 score of every document for ``tokens`` (0 where none occurs)."""

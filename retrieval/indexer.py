@@ -95,7 +95,7 @@ def build_index(
     from retrieval.lexical import LexicalIndex
 
     concepts = [catalog.concepts[ids[i]] for i in own]
-    write_bytes(directory / LexicalIndex.FILE, LexicalIndex.compute(concepts).save())
+    write_bytes(directory / LexicalIndex.FILE, LexicalIndex.file_bytes(concepts))
 
     def embed(texts: list[str]) -> np.ndarray:
         vecs, _ = cache.embed(embedder, texts)

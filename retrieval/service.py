@@ -143,17 +143,21 @@ class SearchService:
 
     @cached_property
     def lexical(self) -> LexicalIndex:
-        """BM25 arrays from the build when it wrote them (in the index's id order), else computed."""
+        """BM25 arrays and the exact-label table from the build when it wrote them (in the index's id
+        order), else computed from the concepts."""
         from retrieval.bm25 import BM25
 
-        concepts = [self.catalog.concepts[i] for i in sorted(self.catalog.concepts)]  # the build's order
+        ids = sorted(self.catalog.concepts)  # the build's order
         if (self.ws.settings.index_dir / LexicalIndex.FILE).exists():
             data = self.ws.verified(f"index/{LexicalIndex.FILE}").read_bytes()
             try:
-                return LexicalIndex(concepts, BM25.load(data))
+                found = LexicalIndex.from_file(data, ids)
+                if found is None:  # written before the file held the label table
+                    found = LexicalIndex.of([self.catalog.concepts[i] for i in ids], BM25.load(data))
+                return found
             except (ValueError, OSError, KeyError) as exc:
                 raise IndexMismatchError(f"index/{LexicalIndex.FILE} cannot be read ({exc}); {REBUILD}") from None
-        return LexicalIndex(concepts)
+        return LexicalIndex.of([self.catalog.concepts[i] for i in ids])
 
     def doc(self, cid: str) -> ConceptDoc:
         """A concept's document, built once per process (the catalog does not change under a service)."""
@@ -179,20 +183,17 @@ class SearchService:
             return json.loads(self.ws.verified(f"index/{ORIGINS}").read_text("utf-8"))
         return rows(self.catalog)[2]
 
-    @cached_property
-    def _neighbours(self) -> dict[str, set[str]]:
-        """Direct prerequisites and dependents by the stated edges (a dict: no networkx on the query path)."""
-        out: dict[str, set[str]] = {}
-        for e in self.catalog.edges():
-            out.setdefault(e.source, set()).add(e.target)
-            out.setdefault(e.target, set()).add(e.source)
-        return out
+    def _neighbours(self, cid: str) -> set[str]:
+        """Direct prerequisites and dependents by the stated edges (the build's edge table: no networkx
+        on the query path, and nothing read for concepts no query touches)."""
+        graph = self.ws.graph
+        return {*graph.successors(cid), *graph.predecessors(cid)}
 
     def _graph_arm(self, anchors: list[str]) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
         seen = set(anchors)
         for a in anchors:
-            for n in sorted(self._neighbours.get(a, ())):
+            for n in sorted(self._neighbours(a)):
                 if n not in seen:
                     seen.add(n)
                     out.append((n, a))
