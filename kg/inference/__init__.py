@@ -38,8 +38,15 @@ from kg.graph import USE_THRESHOLD
 from kg.inference.acyclic import Acyclic, reachable
 from kg.inference.layers import LAYER_ORDER, LAYERS
 from kg.inference.mentions import Mention, MentionIndex, concept_mentions
-from kg.inference.scoring import FEATURES, Candidate, EdgeModel, Evidence, expert_rows, training_rows
-from kg.inference.taxonomy import Relation, broader_relations, related_relations, same_topic_relations
+from kg.inference.scoring import FEATURES, NEAR_NEEDED, Candidate, EdgeModel, Evidence, expert_rows, training_rows
+from kg.inference.taxonomy import (
+    SAME_TOPIC_NEIGHBOURS,
+    Relation,
+    broader_relations,
+    described_neighbours,
+    related_relations,
+    same_topic_relations,
+)
 from kg.inference.values import (
     InferredValue,
     PathLink,
@@ -145,9 +152,12 @@ def infer(
 
     index = MentionIndex(concepts)
     mentions = concept_mentions(concepts, index)
+    near = described_neighbours(concepts, ids, vectors, max(SAME_TOPIC_NEIGHBOURS, NEAR_NEEDED))
     broader = broader_relations(concepts, index)
     relations = (
-        broader + related_relations(mentions, broader) + same_topic_relations(concepts, ids, vectors, index.acronyms)
+        broader
+        + related_relations(mentions, broader)
+        + same_topic_relations(concepts, ids, vectors, index.acronyms, near=near)
     )
     same = same_topic_map(relations)
 
@@ -161,7 +171,7 @@ def infer(
     for v in values:
         if v.prop == "layer":
             layers[v.concept] = str(v.value)
-    evidence = Evidence(concepts, ids, vectors, graph, layers, levels, mentions, broader, index)
+    evidence = Evidence(concepts, ids, vectors, graph, layers, levels, mentions, broader, index, near=near)
 
     teachers = sorted(n for n in graph if graph.out_degree(n) > 0 and not concepts[n].stub)
     if len(teachers) > MAX_TRAIN:

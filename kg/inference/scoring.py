@@ -70,6 +70,7 @@ REFD_NEIGHBOURS = 10
 #: How many nearest concepts "nearby" candidates come from, and how many of them must name or require one.
 NEARBY = 20
 NEARBY_MIN = 2
+NEAR_NEEDED = max(NEIGHBOURS, REFD_NEIGHBOURS, NEARBY)  # the longest list of nearest concepts read
 SIDE_CACHE = 50_000  # concepts whose RefD neighbourhood is kept at once (a few KB each)
 LEVELS = {"beginner": 0, "intermediate": 1, "advanced": 2}
 
@@ -106,6 +107,7 @@ class Evidence:
         mentions: list[Mention],
         broader: list[Relation],
         index: MentionIndex,
+        near: Mapping[str, list[tuple[str, float]]] | None = None,
     ) -> None:
         self.concepts = concepts
         self.graph = graph
@@ -130,10 +132,11 @@ class Evidence:
             cid: [(t, p) for t, p in index.find(c.label) if t != cid] for cid, c in concepts.items() if not c.stub
         }
         described = [cid for cid in sorted(concepts) if not concepts[cid].stub and cid in self.row]
-        everyone = Neighbours(ids, self.vectors, described)
-        self.near = everyone.all_of(
-            described, self.vectors[[self.row[c] for c in described]], max(NEIGHBOURS, REFD_NEIGHBOURS, NEARBY)
-        )
+        if near is None:
+            everyone = Neighbours(ids, self.vectors, described)
+            near = everyone.all_of(described, self.vectors[[self.row[c] for c in described]], NEAR_NEEDED)
+        #: Each described concept's nearest described concepts, at least :data:`NEAR_NEEDED` of them.
+        self.near = near
         teachers = Neighbours(ids, self.vectors, (n for n in sorted(graph) if graph.out_degree(n) > 0))
         self.near_teachers = teachers.all_of(described, self.vectors[[self.row[c] for c in described]], NEIGHBOURS)
 

@@ -122,10 +122,27 @@ def _label_forms(c: Concept) -> set[tuple[str, ...]]:
     return {f for f in forms if f}
 
 
+def described_neighbours(
+    concepts: Mapping[str, Concept], ids: list[str], vectors: np.ndarray, k: int
+) -> dict[str, list[tuple[str, float]]]:
+    """The ``k`` nearest described (non-stub) concepts of each described concept: one k-NN search that the
+    same-topic pairs here and the candidate evidence of scoring both read (at 100k concepts each search
+    is ~40 s of approximate k-NN, so it is made once)."""
+    row = {cid: i for i, cid in enumerate(ids)}
+    live = [cid for cid in sorted(concepts) if not concepts[cid].stub and cid in row]
+    vectors = np.asarray(vectors, dtype=np.float32)
+    return Neighbours(ids, vectors, live).all_of(live, vectors[[row[c] for c in live]], k)
+
+
 def same_topic_relations(
-    concepts: Mapping[str, Concept], ids: list[str], vectors: np.ndarray, acronyms: Mapping[str, set[str]]
+    concepts: Mapping[str, Concept],
+    ids: list[str],
+    vectors: np.ndarray,
+    acronyms: Mapping[str, set[str]],
+    near: Mapping[str, list[tuple[str, float]]] | None = None,
 ) -> list[Relation]:
-    """Pairs not merged at ingest that name one topic: label containment (acronyms expanded) plus close meaning."""
+    """Pairs not merged at ingest that name one topic: label containment (acronyms expanded) plus close meaning.
+    ``near``: :func:`described_neighbours` with at least :data:`SAME_TOPIC_NEIGHBOURS` each, if made already."""
     row = {cid: i for i, cid in enumerate(ids)}
     live = [cid for cid in sorted(concepts) if not concepts[cid].stub and cid in row]
     forms = {cid: _label_forms(concepts[cid]) for cid in live}
@@ -145,7 +162,9 @@ def same_topic_relations(
     mat = vectors[[row[c] for c in live]]
     # Pairs come from each concept's nearest neighbours, not an n x n similarity matrix (329 GiB at 300k
     # concepts); on the real data no concept has more than 17 others above the threshold.
-    near = Neighbours(ids, vectors, live).all_of(live, mat, SAME_TOPIC_NEIGHBOURS)
+    if near is None:
+        near = Neighbours(ids, vectors, live).all_of(live, mat, SAME_TOPIC_NEIGHBOURS)
+    near = {cid: found[:SAME_TOPIC_NEIGHBOURS] for cid, found in near.items()}
     at = {cid: i for i, cid in enumerate(live)}
     pairs = sorted(
         {(min(a, b), max(a, b)) for a in live for b, s in near[a] if s >= SAME_TOPIC_SIMILARITY - 1e-6 and b != a}
