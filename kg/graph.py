@@ -144,34 +144,32 @@ class PrereqGraph:
             return True
         return self.min_confidence is not None and t.confidence[e] >= self.min_confidence
 
-    def _read(self, cid: str, order: Sequence[int], ptr: Sequence[int], end: Sequence[int]) -> dict[str, dict]:
-        """``cid``'s edges one way, from the table: the first edge to each neighbour that this view uses."""
+    def _adjacent(self, cid: str, forward: bool) -> dict[str, dict[str, Any]]:
+        """``cid``'s edges one way (``forward``: what it requires), read from the table on first use and
+        kept: the first edge to each neighbour that this view uses."""
+        memo = self._out if forward else self._in
+        found = memo.get(cid)
+        if found is not None:
+            return found
+        found = memo[cid] = {}
         t = self.table
         r = t.row.get(cid) if t is not None else None
         if r is None:
-            return {}
-        out: dict[str, dict[str, Any]] = {}
+            return found
+        order, ptr, end = (t.out_order, t.out_ptr, t.dst) if forward else (t.in_order, t.in_ptr, t.src)
         for i in range(ptr[r], ptr[r + 1]):
             e = order[i]
             n = t.nodes[end[e]]
-            if n not in out and self._uses(e):
+            if n not in found and self._uses(e):
                 conf = t.confidence[e]
-                out[n] = {"inferred": bool(t.inferred[e]), "confidence": None if math.isnan(conf) else conf}
-        return out
+                found[n] = {"inferred": bool(t.inferred[e]), "confidence": None if math.isnan(conf) else conf}
+        return found
 
     def _outgoing(self, cid: str) -> dict[str, dict[str, Any]]:
-        found = self._out.get(cid)
-        if found is None:
-            t = self.table
-            found = self._out[cid] = self._read(cid, t.out_order, t.out_ptr, t.dst) if t is not None else {}
-        return found
+        return self._adjacent(cid, forward=True)
 
     def _incoming(self, cid: str) -> dict[str, dict[str, Any]]:
-        found = self._in.get(cid)
-        if found is None:
-            t = self.table
-            found = self._in[cid] = self._read(cid, t.in_order, t.in_ptr, t.src) if t is not None else {}
-        return found
+        return self._adjacent(cid, forward=False)
 
     def __contains__(self, cid: object) -> bool:
         return cid in self._out if self.table is None else cid in self.table.row
