@@ -24,7 +24,8 @@ PAGES = [
     ("concept page", "/#/concept/random-forest", None, "#concept-title"),
     ("learning plan", "/#/plan/gradient-boosting-machines?known=decision-tree", None, "#plan li"),
     ("SPARQL workbench: a query's table", "/#/sparql", None, "#sparql-result table"),
-    ("API docs (/docs)", "/docs", None, ".opblock"),
+    ("API reference (/docs)", "/docs", None, "section.op"),
+    ("Swagger UI (/docs/swagger)", "/docs/swagger", None, ".opblock"),
 ]
 
 

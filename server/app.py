@@ -538,9 +538,10 @@ WEB = FsPath(__file__).resolve().parent / "web"
 
 
 def _install_pages(app: FastAPI) -> None:
-    """The explorer at ``/`` and the API docs at ``/docs`` and ``/redoc``: every asset served from here,
-    none fetched from elsewhere (ckg runs offline; Swagger UI and ReDoc come from the ``fastapi-offline``
-    package, MIT, which ships pinned builds of both)."""
+    """The explorer at ``/``, the API reference at ``/docs`` (:mod:`server.apidocs`, rendered here from
+    the app's OpenAPI document) and Swagger UI and ReDoc at ``/docs/swagger`` and ``/redoc``: every asset
+    served from here, none fetched from elsewhere (ckg runs offline; Swagger UI and ReDoc come from the
+    ``fastapi-offline`` package, MIT, which ships pinned builds of both)."""
     from importlib.resources import files
 
     from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
@@ -554,8 +555,18 @@ def _install_pages(app: FastAPI) -> None:
     def explorer() -> FileResponse:
         return FileResponse(WEB / "index.html", media_type="text/html")
 
+    reference: list[str] = []  # rendered on first use: the OpenAPI document exists once every route does
+
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
+        from server.apidocs import reference_html
+
+        if not reference:
+            reference.append(reference_html(app.openapi()))
+        return HTMLResponse(reference[0])
+
+    @app.get("/docs/swagger", include_in_schema=False)
+    def swagger() -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url="/openapi.json",
             title="ckg API",

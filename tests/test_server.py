@@ -376,14 +376,41 @@ def test_sparql_protocol_details(client):
 def test_the_explorer_and_the_docs_are_served_from_local_assets_only(client):
     import re
 
-    pages = {path: client.get(path) for path in ("/", "/docs", "/redoc")}
+    pages = {path: client.get(path) for path in ("/", "/docs", "/docs/swagger", "/redoc")}
     for path, resp in pages.items():
         assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/html"), path
         assert not re.search(r"(src|href)=[\"']?(https?:)?//", resp.text), path  # nothing from a CDN
         for asset in re.findall(r"(?:src|href)=[\"']?(/static/[^\"' >]+)", resp.text):
             assert client.get(asset).status_code == 200, asset
-    assert "/static/web/app.js" in pages["/"].text and "/static/docs/swagger-ui-bundle.js" in pages["/docs"].text
+    assert (
+        "/static/web/app.js" in pages["/"].text and "/static/docs/swagger-ui-bundle.js" in pages["/docs/swagger"].text
+    )
+    assert "/static/web/apidocs.js" in pages["/docs"].text
     assert "fonts.googleapis" not in pages["/redoc"].text
+
+
+def test_the_api_reference_describes_every_operation_and_schema_of_the_served_api(client):
+    """/docs is rendered from the app's own OpenAPI document: one section per operation, one per schema,
+    parameter types with their bounds, enums and defaults, and a try-it form where a form can send it."""
+    import re
+
+    spec = client.get("/openapi.json").json()
+    html = client.get("/docs").text
+    ops = {op["operationId"] for item in spec["paths"].values() for op in item.values()}
+    assert set(re.findall(r'<section class="op" id="op-([^"]+)"', html)) == ops and len(ops) == 15
+    schemas = set(re.findall(r'<section class="schema" id="schema-([^"]+)"', html))
+    assert schemas == set(spec["components"]["schemas"]) and {"ConceptDoc", "Problem", "SearchHit"} <= schemas
+    search = html[html.index('id="op-search_v1_search_get"') :]
+    search = search[: search.index("</section>")]
+    assert "integer 1..100, default <code>10</code>" in search  # k
+    assert "one of <code>&quot;hybrid&quot;</code>, <code>&quot;dense&quot;</code>, <code>&quot;lexical&quot;</code>" in search
+    assert '<a href="#schema-SearchResults">SearchResults</a>' in search
+    assert '<input id="op-search_v1_search_get-k" name="k" type="number" data-in="query" min="1" max="100"' in search
+    # a JSON body starts from the request's required fields; OPTIONS and a non-JSON body get a curl line only
+    gap = html[html.index('id="op-gap_v1_gap_post"') :]
+    assert "&quot;targets&quot;: [" in gap[: gap.index("</section>")]
+    options = html[html.index('id="op-sparql_options_sparql_options"') :]
+    assert '<form class="try"' not in options[: options.index("</section>")]
 
 
 def test_cors_is_off_by_default_and_on_for_the_named_origin(client, indexed):
