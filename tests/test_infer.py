@@ -410,3 +410,34 @@ def test_plans_drop_weakly_supported_chains_but_never_stated_ones(ws):
     for target in ("Cramér-Rao Bound", "Double Descent"):
         listed = {n for i in finder.path(target).missing for n in (i.id, *i.same_as)}
         assert listed >= {i.id for i in stated.path(target).missing}
+
+
+def test_nearest_members_read_off_the_shared_search_equal_their_own_search(ws, vectors):
+    """Teachers, layered and timed concepts' neighbours come from the one search of every described
+    concept where its lists hold them, else from their own search: the answer is the same either way."""
+    from kg.inference.neighbours import Neighbours, subset_neighbours
+    from kg.inference.taxonomy import described_neighbours
+
+    ids, vecs = vectors
+    concepts = ws.catalog.concepts
+    row = {c: i for i, c in enumerate(ids)}
+    shared = described_neighbours(concepts, ids, vecs, 32)
+    live = sorted(shared)
+    kinds = {
+        "layer": [c for c in sorted(concepts) if concepts[c].layer],  # 296 of ~1,200: many lists lack 7
+        "minutes": [c for c in sorted(concepts) if concepts[c].minutes is not None],
+        "every third": live[::3],
+    }
+    for name, members in kinds.items():
+        queries = [c for c in live if c not in set(members)][:400] + members[:50]
+        got = subset_neighbours(ids, vecs, members, queries, 7, shared=shared)
+        want = Neighbours(ids, vecs, members).all_of(queries, vecs[[row[q] for q in queries]], 7)
+        assert list(got) == queries, name
+        # the same members in the same order; similarities equal up to float summation order (FAISS sums
+        # a dot product in blocks that depend on the matrix searched)
+        assert {q: [n for n, _ in v] for q, v in got.items()} == {q: [n for n, _ in v] for q, v in want.items()}, name
+        assert all(abs(a[1] - b[1]) < 1e-5 for q in queries for a, b in zip(got[q], want[q], strict=True)), name
+    # members outside the shared lists (a stub with a vector would be one): answered by their own search
+    outside = subset_neighbours(ids, vecs, live[:5], live[5:20], 3, shared={c: shared[c] for c in live[3:]})
+    alone = Neighbours(ids, vecs, live[:5]).all_of(live[5:20], vecs[[row[q] for q in live[5:20]]], 3)
+    assert {q: [n for n, _ in v] for q, v in outside.items()} == {q: [n for n, _ in v] for q, v in alone.items()}

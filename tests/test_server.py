@@ -403,7 +403,10 @@ def test_the_api_reference_describes_every_operation_and_schema_of_the_served_ap
     search = html[html.index('id="op-search_v1_search_get"') :]
     search = search[: search.index("</section>")]
     assert "integer 1..100, default <code>10</code>" in search  # k
-    assert "one of <code>&quot;hybrid&quot;</code>, <code>&quot;dense&quot;</code>, <code>&quot;lexical&quot;</code>" in search
+    assert (
+        "one of <code>&quot;hybrid&quot;</code>, <code>&quot;dense&quot;</code>, <code>&quot;lexical&quot;</code>"
+        in search
+    )
     assert '<a href="#schema-SearchResults">SearchResults</a>' in search
     assert '<input id="op-search_v1_search_get-k" name="k" type="number" data-in="query" min="1" max="100"' in search
     # a JSON body starts from the request's required fields; OPTIONS and a non-JSON body get a curl line only

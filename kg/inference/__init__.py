@@ -161,9 +161,10 @@ def infer(
     )
     same = same_topic_map(relations)
 
-    near_layered = layer_neighbours(concepts, ids, vectors)  # shared by the layer vote and the depth estimate
+    # shared by the layer vote and the depth estimate; like every k-NN question below, read off ``near``
+    near_layered = layer_neighbours(concepts, ids, vectors, shared=near)
     values = sorted(
-        infer_values(concepts, ids, vectors, near_layered=near_layered) + stub_layers(concepts, graph),
+        infer_values(concepts, ids, vectors, near_layered=near_layered, shared=near) + stub_layers(concepts, graph),
         key=lambda v: (v.concept, v.prop),
     )
     layers: dict[str, str | None] = {cid: c.layer for cid, c in concepts.items()}

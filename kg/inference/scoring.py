@@ -42,7 +42,7 @@ import numpy as np
 from ingest.concepts import Concept
 from kg.inference.layers import LAYER_ORDER
 from kg.inference.mentions import Mention, MentionIndex
-from kg.inference.neighbours import Neighbours
+from kg.inference.neighbours import Neighbours, subset_neighbours
 from kg.inference.taxonomy import Relation
 
 FEATURES = (
@@ -137,8 +137,9 @@ class Evidence:
             near = everyone.all_of(described, self.vectors[[self.row[c] for c in described]], NEAR_NEEDED)
         #: Each described concept's nearest described concepts, at least :data:`NEAR_NEEDED` of them.
         self.near = near
-        teachers = Neighbours(ids, self.vectors, (n for n in sorted(graph) if graph.out_degree(n) > 0))
-        self.near_teachers = teachers.all_of(described, self.vectors[[self.row[c] for c in described]], NEIGHBOURS)
+        teachers = [n for n in sorted(graph) if graph.out_degree(n) > 0]
+        #: Each described concept's nearest concepts with stated prerequisites, mostly read off ``near``.
+        self.near_teachers = subset_neighbours(ids, self.vectors, teachers, described, NEIGHBOURS, shared=near)
 
     def sim(self, a: str, b: str) -> float:
         ra, rb = self.row.get(a), self.row.get(b)

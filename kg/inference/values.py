@@ -21,7 +21,7 @@ import numpy as np
 
 from ingest.concepts import Concept
 from kg.inference.layers import LAYER_ORDER, LAYERS
-from kg.inference.neighbours import Neighbours
+from kg.inference.neighbours import Neighbours, subset_neighbours
 
 
 @dataclass(frozen=True)
@@ -156,17 +156,21 @@ def _vote(pairs: list[tuple[object, float]]) -> tuple[object, float, str] | None
 
 
 def layer_neighbours(
-    concepts: Mapping[str, Concept], ids: list[str], vectors: np.ndarray, *, k: int = 7
+    concepts: Mapping[str, Concept],
+    ids: list[str],
+    vectors: np.ndarray,
+    *,
+    k: int = 7,
+    shared: Mapping[str, list[tuple[str, float]]] | None = None,
 ) -> dict[str, list[tuple[str, float]]]:
     """The ``k`` nearest concepts with a stated layer, of every described concept without one.
 
     Both the layer vote (:func:`infer_values`) and the depth estimate (:func:`layer_depths`) read these;
-    computed once, they are shared.
+    computed once, they are shared. ``shared``: see :func:`~kg.inference.neighbours.subset_neighbours`.
     """
-    position = {cid: i for i, cid in enumerate(ids)}
     lacking = [cid for cid in ids if cid in concepts and not concepts[cid].stub and not concepts[cid].layer]
-    members = Neighbours(ids, vectors, (c for c in sorted(concepts) if concepts[c].layer))
-    return members.all_of(lacking, vectors[[position[c] for c in lacking]], k)
+    layered = [c for c in sorted(concepts) if concepts[c].layer]
+    return subset_neighbours(ids, vectors, layered, lacking, k, shared=shared)
 
 
 def layer_depths(concepts: Mapping[str, Concept], near: Mapping[str, list[tuple[str, float]]]) -> dict[str, float]:
@@ -190,13 +194,14 @@ def infer_values(
     *,
     k: int = 7,
     near_layered: Mapping[str, list[tuple[str, float]]] | None = None,
+    shared: Mapping[str, list[tuple[str, float]]] | None = None,
 ) -> list[InferredValue]:
     """Layer, minutes and module for concepts without them, from their nearest concepts that have them.
 
-    ``near_layered``: :func:`layer_neighbours` if the caller has it already (same ``k``)."""
+    ``near_layered``: :func:`layer_neighbours` if the caller has it already (same ``k``); ``shared``: see
+    :func:`~kg.inference.neighbours.subset_neighbours`."""
     out: list[InferredValue] = []
     bare = [cid for cid in ids if cid in concepts and not concepts[cid].stub]
-    position = {cid: i for i, cid in enumerate(ids)}
     kinds = {
         "layer": lambda c: bool(c.layer),
         "minutes": lambda c: c.minutes is not None,
@@ -210,8 +215,8 @@ def infer_values(
         # Only concepts lacking the value are asked for neighbours: on a large curriculum that
         # states most values, this is a few rows instead of the whole catalogue.
         lacking = [cid for cid in bare if not has(concepts[cid])]
-        members = Neighbours(ids, vectors, (c for c in sorted(concepts) if has(concepts[c])))
-        by_kind[kind] = members.all_of(lacking, vectors[[position[c] for c in lacking]], k)
+        members = [c for c in sorted(concepts) if has(concepts[c])]
+        by_kind[kind] = subset_neighbours(ids, vectors, members, lacking, k, shared=shared)
     for cid in bare:
         c = concepts[cid]
         if c.layer is None:
