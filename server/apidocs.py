@@ -98,7 +98,7 @@ def _operation(path: str, method: str, op: dict[str, Any], spec: dict[str, Any])
     example = _example_body(request.get("application/json", {}).get("schema"), spec)
     return f"""<section class="op" id="{_anchor(op)}">
 <h3><span class="method {method}">{method.upper()}</span> <code>{escape(path)}</code> {escape(op.get("summary", ""))}</h3>
-<p>{escape(op.get("description", ""))}</p>
+{_paragraph(op.get("description"))}
 {table}{request_html}
 <table class="responses"><thead><tr><th>status</th><th>meaning</th><th>body</th></tr></thead><tbody>{responses}</tbody></table>
 <pre class="curl">{escape(_curl(path, method, params, example))}</pre>
@@ -150,6 +150,10 @@ def _try_form(path: str, method: str, op: dict[str, Any], params: list[dict[str,
     )
 
 
+def _paragraph(text: str | None) -> str:
+    return f"<p>{escape(text)}</p>" if text else ""
+
+
 def _nonnull(schema: dict[str, Any]) -> dict[str, Any]:
     """``anyOf: [X, null]`` (an optional parameter) as ``X``."""
     options = [s for s in schema.get("anyOf", []) if s.get("type") != "null"]
@@ -195,7 +199,7 @@ def _schema(name: str, schema: dict[str, Any]) -> str:
     )
     return (
         f'<section class="schema" id="schema-{escape(name)}"><h3>{escape(name)}</h3>'
-        f"<p>{escape(schema.get('description', ''))}</p>"
+        f"{_paragraph(schema.get('description'))}"
         f"<table><thead><tr><th>field</th><th>type</th><th>description</th></tr></thead><tbody>{rows}</tbody></table></section>"
     )
 
