@@ -65,6 +65,11 @@ FEATURES = (
     "cue_forward",
     "cue_backward",
 )
+#: Feature columns that are not whole numbers (and are rounded, see :meth:`Evidence.features`).
+_CONTINUOUS = tuple(
+    FEATURES.index(f)
+    for f in ("refd", "similarity", "inherit_max", "inherit_sum", "generality", "generality_gap", "popularity")
+)
 NEIGHBOURS = 10
 REFD_NEIGHBOURS = 10
 #: How many nearest concepts "nearby" candidates come from, and how many of them must name or require one.
@@ -127,7 +132,7 @@ class Evidence:
         self._refers_out: dict[str, list[str]] = defaultdict(list)
         for a, b in sorted(self._refers):
             self._refers_out[a].append(b)
-        self._sides: dict[str, tuple[list[tuple[str, float]], dict[str, float], float]] = {}
+        self._sides: dict[str, tuple[list[tuple[str, float]], frozenset[str], dict[str, float], float]] = {}
         self._arounds: dict[str, tuple[dict[str, int], dict[str, list[float]], dict[str, int]]] = {}
         self.in_label = {
             cid: [(t, p) for t, p in index.find(c.label) if t != cid] for cid, c in concepts.items() if not c.stub
@@ -155,12 +160,12 @@ class Evidence:
 
     def _side(self, x: str, y: str) -> float:
         """How much ``x``'s nearest concepts (``y`` left out) refer to ``y``: their similarity-weighted share."""
-        near, refs, total = self._neighbourhood(x)
-        if any(n == y for n, _ in near):  # y is one of the neighbours: the total without it
+        near, members, refs, total = self._neighbourhood(x)
+        if y in members:  # y is one of the neighbours: the total without it
             total = sum(w for n, w in near if n != y)
         return refs.get(y, 0) / total if total else 0.0
 
-    def _neighbourhood(self, x: str) -> tuple[list[tuple[str, float]], dict[str, float], float]:
+    def _neighbourhood(self, x: str) -> tuple[list[tuple[str, float]], frozenset[str], dict[str, float], float]:
         """For :meth:`_side`, once per concept instead of once per pair (RefD is asked for every candidate
         both ways): ``x``'s nearest concepts with their weights, the weight of those that refer to each
         concept, and their total weight. Sums run in neighbour order, as a per-pair sum would, so the
@@ -173,7 +178,7 @@ class Evidence:
         for n, w in near:
             for t in self._refers_out.get(n, ()):
                 refs[t] = refs.get(t, 0) + w
-        found = (near, refs, sum(w for _, w in near))
+        found = (near, frozenset(n for n, _ in near), refs, sum(w for _, w in near))
         if len(self._sides) >= SIDE_CACHE:  # bounded: at 100k concepts every concept is some candidate
             self._sides.clear()
         self._sides[x] = found
@@ -284,8 +289,11 @@ class Evidence:
             float(forward > 0),
             float(forward < 0),
         ]
-        # Rounded so that float noise in the last bits of a dot product cannot flip a decision.
-        return [round(x, 3) for x in row]
+        # Rounded so that float noise in the last bits of a dot product cannot flip a decision. Only the
+        # columns that can carry such noise: the others are whole numbers already (8.4M calls at 100k).
+        for i in _CONTINUOUS:
+            row[i] = round(row[i], 3)
+        return row
 
 
 class EdgeModel:
