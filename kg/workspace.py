@@ -102,7 +102,7 @@ def _build(
     hnsw_threshold: int | None,
 ) -> BuildOutcome:
     from ingest.pipeline import run
-    from kg.build import build_quads, to_nquads
+    from kg.build import build_quads, write_nquads
 
     stages = _Stages()
     with stages("parse + resolve"):
@@ -140,12 +140,8 @@ def _build(
                 catalog.add_inferred(inference.quads)
         del ingest  # nothing below needs it; at 100k concepts its records and resolutions are ~1 GB
         with stages("N-Quads"):
-            data = to_nquads(quads, consume=True)
-            (stage / "dataset.nq").write_bytes(data)
-            distinct = data.count(b"\n")  # one line per quad; to_nquads writes each quad once
-            dataset_sha256 = hashlib.sha256(data).hexdigest()
+            distinct, dataset_sha256 = write_nquads(quads, stage / "dataset.nq")  # each quad once
         with stages("persistent store"):
-            del data
             record = write_store(stage / "dataset.nq", stage / STORE_DIR) | {"dataset_sha256": dataset_sha256}
             (stage / STORE_RECORD).write_text(json.dumps(record, indent=2, sort_keys=True), "utf-8")
         with stages("catalog snapshot + report"):
