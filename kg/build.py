@@ -358,6 +358,11 @@ def sorted_lines(quads: list[Quad], *, consume: bool = False) -> list[bytes]:
             del part
     else:
         lines = (serialize(quads, format=RdfFormat.N_QUADS) or b"").splitlines()
+    return _sorted_once(lines)
+
+
+def _sorted_once(lines: list[bytes]) -> list[bytes]:
+    """``lines`` sorted in place, then each once."""
     lines.sort()
     return [line for i, line in enumerate(lines) if i == 0 or line != lines[i - 1]]
 
@@ -375,8 +380,7 @@ def write_nquads(lines: list[bytes], path: Path) -> tuple[int, str]:
     Returns the number of lines written and the SHA-256 of the bytes. Sorting runs that are sorted
     already is a linear merge (the build appends the inferred graph's few lines to the rest).
     """
-    lines.sort()
-    unique = [line for i, line in enumerate(lines) if i == 0 or line != lines[i - 1]]
+    unique = _sorted_once(lines)
     lines.clear()
     digest = hashlib.sha256()
     with path.open("wb") as out:
