@@ -52,7 +52,8 @@ def main() -> None:
         message(f"error: {exc}")
         code = 1
     if command in TIMED and cached is None:
-        message(f"{command}: done in {time.perf_counter() - start:.1f} s")
+        outcome = "done" if code == 0 else "failed"
+        message(f"{command}: {outcome} in {time.perf_counter() - start:.1f} s")
     _exit(code)
 
 

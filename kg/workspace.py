@@ -23,6 +23,7 @@ from ckg.atomic import check_replaceable, home_lock, staged_directory
 from ckg.config import Settings
 from ckg.errors import BuildDamagedError, BuildMissingError, CkgError, StrictModeError
 from ckg.integrity import REBUILD_HINT, check_file, check_size, file_digests
+from ckg.memory import release_memory
 from ckg.progress import stage
 from ingest.records import SOURCE_FILES
 from ingest.report import IngestReport
@@ -30,6 +31,7 @@ from kg.catalog import Catalog
 from kg.store import STORE_DIR, STORE_RECORD, GraphStore, write_store
 
 if TYPE_CHECKING:
+    from ingest.records import PathRecord
     from kg.graph import PrereqGraph
     from kg.remote import RemoteStore
 
@@ -102,7 +104,7 @@ def _build(
     hnsw_threshold: int | None,
 ) -> BuildOutcome:
     from ingest.pipeline import run
-    from kg.build import build_quads, sorted_lines, write_nquads
+    from kg.build import build_lines, sorted_lines, spill, write_nquads
 
     stages = _Stages()
     with stages("parse + resolve"):
@@ -115,13 +117,19 @@ def _build(
             f"--strict: {report.rejected} rejected record(s) and {report.warnings} warning(s); "
             "build not written, the previous build is untouched"
         )
-    with stages("RDF quads"):
-        # Held as N-Quads lines from here on: half the memory of the quads through the build's longest stages.
-        lines = sorted_lines(build_quads(ingest, settings.base_iri), consume=True)
-    with stages("catalog"):
-        catalog = Catalog.from_ingest(ingest, settings.base_iri)
     with staged_directory(settings.home) as stage:
-        stats = inference = None
+        stats = inference = built = None
+        asserted = stage / ".asserted.nq"
+        with stages("RDF quads"):
+            # The asserted graph's N-Quads lines wait on disk (~0.9 GB at 100k concepts) through the build's
+            # longest and largest stages; they are merged with the inferred graph's when the dataset is written.
+            lines = build_lines(ingest, settings.base_iri)
+            spill(lines, asserted)
+        with stages("catalog"):
+            catalog = Catalog.from_ingest(ingest, settings.base_iri)
+        research_path = ingest.path
+        del ingest  # nothing below needs its records and resolutions (~1 GB at 100k concepts)
+        release_memory()
         if index:
             from retrieval.index import DEFAULT_HNSW_THRESHOLD
             from retrieval.indexer import build_index
@@ -136,20 +144,18 @@ def _build(
                 )
             stats = built.stats
             with stages("inference"):
-                inference = _infer(ingest, catalog, built, settings.base_iri)
+                inference = _infer(research_path, catalog, built, settings.base_iri)
                 catalog.add_inferred(inference.quads)
                 lines += sorted_lines(inference.quads)
-        del ingest  # nothing below needs it; at 100k concepts its records and resolutions are ~1 GB
         with stages("N-Quads"):
-            distinct, dataset_sha256 = write_nquads(lines, stage / "dataset.nq")  # each quad once
-        with stages("persistent store"):
-            record = write_store(stage / "dataset.nq", stage / STORE_DIR) | {"dataset_sha256": dataset_sha256}
-            (stage / STORE_RECORD).write_text(json.dumps(record, indent=2, sort_keys=True), "utf-8")
+            distinct, dataset_sha256 = write_nquads(lines, stage / "dataset.nq", spilled=asserted)  # each quad once
+            asserted.unlink()
         with stages("catalog snapshot + report"):
             snapshot, snapshot_index = catalog.snapshot_files()
             (stage / "catalog.json").write_bytes(snapshot)
             (stage / CATALOG_INDEX).write_bytes(snapshot_index)
             (stage / "report.json").write_text(report.model_dump_json(indent=2), "utf-8")
+        summary = inference.summary if inference else None
         manifest = {
             "ckg_version": __version__,
             "python": platform.python_version(),
@@ -159,13 +165,21 @@ def _build(
             "quads": distinct,
             "concepts": report.concepts,
             "edges": report.edges,
-            "inference": inference.summary if inference else None,
+            "inference": summary,
             "catalog_sha256": hashlib.sha256(snapshot).hexdigest(),
         }
+        del snapshot, snapshot_index
         from kg.export import write_parquet
 
         with stages("Parquet export"):
             write_parquet(catalog, stage)
+        # The store's bulk loader is the last large allocation (~1.8 GB at 100k concepts): the catalog, the
+        # vectors and the inferred quads (~1.5 GB more) are no longer needed and go first.
+        del catalog, inference, built
+        release_memory()
+        with stages("persistent store"):
+            record = write_store(stage / "dataset.nq", stage / STORE_DIR) | {"dataset_sha256": dataset_sha256}
+            (stage / STORE_RECORD).write_text(json.dumps(record, indent=2, sort_keys=True), "utf-8")
         # Size and hash of every file, checked when a part is opened: a damaged or edited build is one
         # clear error naming the file, not a traceback or an answer from files that disagree.
         manifest["files"] = file_digests(stage)
@@ -176,7 +190,7 @@ def _build(
         quads=distinct,
         written=True,
         index=stats,
-        inference=inference.summary if inference else None,
+        inference=summary,
         stages=dict(stages),
     )
 
@@ -187,8 +201,9 @@ class _Inferred:
     summary: dict[str, Any]
 
 
-def _infer(ingest: Any, catalog: Catalog, built: Any, base_iri: str) -> _Inferred:
-    """Inferred prerequisites, taxonomy, values and research-path links, as quads for the inferred graph."""
+def _infer(path: PathRecord | None, catalog: Catalog, built: Any, base_iri: str) -> _Inferred:
+    """Inferred prerequisites, taxonomy, values and research-path links (``path``: the research path, if a
+    source gave one), as quads for the inferred graph."""
     from kg.build import inferred_quads
     from kg.inference import infer, link_path
     from kg.iris import Iris
@@ -198,7 +213,6 @@ def _infer(ingest: Any, catalog: Catalog, built: Any, base_iri: str) -> _Inferre
     expert = _expert(catalog)
     result = infer(catalog.concepts, edges, built.ids, built.vectors, expert=expert)
     about = []
-    path = ingest.path
     if path is not None:
         subjects = [
             (iris.phase(path.title, ph.number), f"{ph.title}. {ph.description or ''}") for ph in path.phases

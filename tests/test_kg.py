@@ -162,6 +162,57 @@ def test_the_dataset_written_a_chunk_at_a_time_is_the_same_bytes(ingested, tmp_p
     assert lines == [] and (tmp_path / "dataset.nq").read_bytes() == whole
     assert count == whole.count(b"\n") and digest == hashlib.sha256(whole).hexdigest()
 
+    # As the build does: the asserted lines spilled to disk through embedding and inference, then merged
+    # with the inferred graph's lines as they are read back (duplicates on both sides of the border).
+    quads = build_quads(ingested, "https://ckg.example.org/")
+    asserted = kg.build.sorted_lines(quads[:-3000] + quads[:2000], consume=True)
+    kg.build.spill(asserted, tmp_path / ".asserted.nq")
+    assert asserted == []
+    inferred = kg.build.sorted_lines(quads[-3500:])
+    count, digest = kg.build.write_nquads(inferred, tmp_path / "merged.nq", spilled=tmp_path / ".asserted.nq")
+    assert (tmp_path / "merged.nq").read_bytes() == whole
+    assert count == whole.count(b"\n") and digest == hashlib.sha256(whole).hexdigest()
+
+
+def test_the_build_writes_the_lines_pyoxigraph_would_serialise(ingested):
+    """The build writes its asserted graphs straight as N-Quads text (no pyoxigraph term per statement):
+    on the real data the lines are byte for byte those of the quads serialised, and every kind of literal
+    value is escaped and typed as pyoxigraph writes it."""
+    from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, serialize
+
+    import kg.build
+
+    base = "https://ckg.example.org/"
+    lines = kg.build.build_lines(ingested, base)
+    assert lines == kg.build.sorted_lines(build_quads(ingested, base))
+    assert len(lines) == 27_223 and any(b"\\n" in line or b'\\"' in line for line in lines)
+
+    every_control = "".join(map(chr, range(0x80))) + "é\u2028\U0001f600"
+    values = [every_control, "", True, False, 0, -7, 1.5, 0.12345, Literal("PT1H", datatype=kg.build.XSD_.duration)]
+    values += [
+        Literal("chat", language="fr"),
+        Literal("x", datatype=NamedNode("http://www.w3.org/2001/XMLSchema#string")),
+    ]
+    for value in values:
+        term = value if isinstance(value, Literal) else kg.build._lit(value)
+        want = serialize(
+            [Quad(NamedNode(base + "s"), kg.build.RDF_.value, term, NamedNode(base + "g"))], format=RdfFormat.N_QUADS
+        )
+        out: list[bytes] = []
+        kg.build._Lines(base + "g", out).add(base + "s", kg.build.RDF_.value, value)
+        assert out[0] + b"\n" == want, value
+
+
+def test_a_base_iri_that_is_not_an_iri_is_one_clear_error(ingested):
+    import kg.build
+    from ckg.errors import CkgError
+
+    for bad in ("http://exa mple.org/", "https://example.org/a>b/"):
+        with pytest.raises(CkgError, match="is not an IRI"):
+            kg.build.build_lines(ingested, bad)
+        with pytest.raises(CkgError, match="is not an IRI"):
+            build_quads(ingested, bad)
+
 
 def test_rebuild_is_identical(ingested, sources):
     from ingest.pipeline import run
@@ -295,9 +346,9 @@ def test_dataset_states_each_quad_once(indexed):
         "embeddings + vector index",
         "inference",
         "N-Quads",
-        "persistent store",
         "catalog snapshot + report",
         "Parquet export",
+        "persistent store",  # last: the catalog and vectors are released before its bulk load
     ]
 
 
