@@ -189,6 +189,20 @@ def test_long_commands_report_progress_and_wall_time_on_stderr(workspace):
     assert lines[-1].startswith("validate: done in ") and lines[-1].endswith(" s")
 
 
+def test_a_failed_long_command_says_why_and_that_it_failed(tmp_path, sources):
+    """A base IRI with a space: one error line naming it (no traceback), exit 1, "failed in", no build."""
+    done = subprocess.run(
+        [sys.executable, "-m", "cli.main", "ingest", "--home", str(tmp_path / "build"), "--sources", str(sources)]
+        + ["--base-iri", "http://exa mple.org/", "--no-index"],
+        capture_output=True,
+        text=True,
+    )
+    lines = done.stderr.splitlines()
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "error: the base IRI 'http://exa mple.org/' is not an IRI" in done.stderr
+    assert lines[-1].startswith("ingest: failed in ") and not (tmp_path / "build").exists()
+
+
 def test_quiet_keeps_only_warnings():
     import logging
 
