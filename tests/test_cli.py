@@ -191,9 +191,9 @@ def test_long_commands_report_progress_and_wall_time_on_stderr(workspace):
 
 def test_a_failed_long_command_says_why_and_that_it_failed(tmp_path, sources):
     """A base IRI with a space: one error line naming it (no traceback), exit 1, "failed in", no build."""
+    home, bad = str(tmp_path / "build"), "http://exa mple.org/"
     done = subprocess.run(
-        [sys.executable, "-m", "cli.main", "ingest", "--home", str(tmp_path / "build"), "--sources", str(sources)]
-        + ["--base-iri", "http://exa mple.org/", "--no-index"],
+        [sys.executable, "-m", "cli.main", "ingest", "--home", home, "--sources", str(sources), "--base-iri", bad],
         capture_output=True,
         text=True,
     )
