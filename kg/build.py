@@ -22,7 +22,7 @@ import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pyoxigraph import Literal, NamedNode, Quad
 from rdflib import DCTERMS, PROV, RDF, RDFS, SKOS, XSD
@@ -75,6 +75,15 @@ def duration(minutes: int) -> str:
     """ISO 8601 duration for ``schema:timeRequired``: 90 -> ``PT1H30M``."""
     h, m = divmod(minutes, 60)
     return "PT" + (f"{h}H" if h else "") + (f"{m}M" if m or not h else "")
+
+
+class _Statements(Protocol):
+    """Where the build states one named graph's triples: pyoxigraph quads (:class:`_Graph`) or N-Quads
+    lines (:class:`_Lines`). ``None`` objects are skipped; plain values become typed literals."""
+
+    def add(self, s: str | NamedNode, p: NamedNode, o: object) -> None: ...
+
+    def iri(self, s: str | NamedNode, p: NamedNode, o: str | NamedNode) -> None: ...
 
 
 class _Graph:
@@ -136,7 +145,7 @@ def _literal_text(value: object) -> str:
 _XSD_STRING = str(XSD.string)
 
 
-class _Lines(_Graph):
+class _Lines:
     """A named graph's statements written straight as the N-Quads lines pyoxigraph would serialise.
 
     Why: making a pyoxigraph ``Quad`` and its terms per statement, then serialising them, was ~5 us a
@@ -145,7 +154,7 @@ class _Lines(_Graph):
     :func:`build_quads` serialised.
     """
 
-    def __init__(self, iri: str, out: list[bytes]) -> None:  # type: ignore[override]
+    def __init__(self, iri: str, out: list[bytes]) -> None:
         self.tail = f" {_iri_text(iri)} ."
         self.lines = out
         self.predicates: dict[NamedNode, str] = {}
@@ -181,7 +190,7 @@ def build_lines(ingest: Ingest, base_iri: str) -> list[bytes]:
     return _sorted_once(lines)
 
 
-def _assert(ingest: Ingest, iris: Iris, graph: Callable[[str], _Graph]) -> None:
+def _assert(ingest: Ingest, iris: Iris, graph: Callable[[str], _Statements]) -> None:
     try:
         NamedNode(iris.graph(MERGED))
     except ValueError as exc:
@@ -206,7 +215,7 @@ def _assert(ingest: Ingest, iris: Iris, graph: Callable[[str], _Graph]) -> None:
     merged.add(iris.graph(INFERRED), RDFS_.comment, "Facts inferred by ckg, never stated by a source.")
 
 
-def _documents(ingest: Ingest, iris: Iris, g: _Graph) -> None:
+def _documents(ingest: Ingest, iris: Iris, g: _Statements) -> None:
     for name, file in SOURCE_FILES.items():
         if name not in ingest.parsed:
             continue
@@ -220,7 +229,7 @@ def _documents(ingest: Ingest, iris: Iris, g: _Graph) -> None:
             g.add(doc, CKG_.announcedCount, announced)
 
 
-def _layers(iris: Iris, g: _Graph) -> None:
+def _layers(iris: Iris, g: _Statements) -> None:
     for order, code in enumerate(LAYERS):
         node = iris.layer(code)
         g.iri(node, RDF_.type, CKG_.Layer)
@@ -229,7 +238,7 @@ def _layers(iris: Iris, g: _Graph) -> None:
         g.add(node, CKG_.order, order)
 
 
-def _module(module: ModuleRecord, iris: Iris, g: _Graph) -> None:
+def _module(module: ModuleRecord, iris: Iris, g: _Statements) -> None:
     node = iris.module(module.source, module.title)
     g.iri(node, RDF_.type, CKG_.ConceptGroup if module.source == "concept-library" else CKG_.Module)
     g.iri(node, RDF_.type, SKOS_.Collection)
@@ -241,7 +250,7 @@ def _module(module: ModuleRecord, iris: Iris, g: _Graph) -> None:
     g.iri(node, PROV_.wasDerivedFrom, iris.record(module.source, module.locator.line))
 
 
-def _concept(c: Concept, iris: Iris, g: _Graph) -> None:
+def _concept(c: Concept, iris: Iris, g: _Statements) -> None:
     node = NamedNode(iris.concept(c.id))
     g.iri(node, RDF_.type, CKG_.Concept)
     g.iri(node, RDF_.type, SKOS_.Concept)
@@ -270,7 +279,7 @@ def _concept(c: Concept, iris: Iris, g: _Graph) -> None:
         g.iri(iris.concept(p.target), CKG_.isPrerequisiteOf, iris.concept(c.id))
 
 
-def _records(ingest: Ingest, iris: Iris, graph: Callable[[str], _Graph]) -> None:
+def _records(ingest: Ingest, iris: Iris, graph: Callable[[str], _Statements]) -> None:
     graphs = {name: graph(iris.graph(name)) for name in SOURCE_FILES}
     modules = {(m.source, m.title): iris.module(m.source, m.title) for p in ingest.parsed.values() for m in p.modules}
     placement = ingest.resolution.placement
@@ -312,7 +321,7 @@ def _records(ingest: Ingest, iris: Iris, graph: Callable[[str], _Graph]) -> None
             # default graph returns each edge once (pyoxigraph's union does not de-duplicate).
 
 
-def _path(path: PathRecord, iris: Iris, g: _Graph) -> None:
+def _path(path: PathRecord, iris: Iris, g: _Statements) -> None:
     """The learning path lives in its source graph: it is what that source says."""
     node = iris.path(path.title)
     g.iri(node, RDF_.type, CKG_.LearningPath)
