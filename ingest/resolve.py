@@ -86,6 +86,9 @@ class Resolution:
     stubs: list[StubInfo] = field(default_factory=list)
     #: Prerequisite cycles the sources state, each broken by dropping one stated edge (see break_cycles).
     cycles: list[CycleBreak] = field(default_factory=list)
+    #: The matcher the slugs were resolved with (the described concepts, no stubs). The build resolves the
+    #: plan gold set's references with it instead of building a second one (~19 s at 100k concepts).
+    matcher: SlugMatcher | None = field(default=None, repr=False, compare=False)
 
 
 class CycleBreak(BaseModel):
@@ -377,6 +380,7 @@ def resolve(records: list[SourceRecord], extra_text: Iterable[str] = ()) -> tupl
             slug_resolutions=resolutions,
             stubs=list(stubs.values()),
             cycles=cycles,
+            matcher=matcher,
         ),
         updated,
     )

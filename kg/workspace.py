@@ -32,6 +32,7 @@ from kg.store import STORE_DIR, STORE_RECORD, GraphStore, write_store
 
 if TYPE_CHECKING:
     from ingest.records import PathRecord
+    from ingest.resolve import SlugMatcher
     from kg.graph import PrereqGraph
     from kg.remote import RemoteStore
 
@@ -128,6 +129,7 @@ def _build(
         with stages("catalog"):
             catalog = Catalog.from_ingest(ingest, settings.base_iri)
         research_path = ingest.path
+        expert = _expert(catalog, ingest.resolution.matcher) if index else None
         del ingest  # nothing below needs its records and resolutions (~1 GB at 100k concepts)
         release_memory()
         if index:
@@ -144,7 +146,7 @@ def _build(
                 )
             stats = built.stats
             with stages("inference"):
-                inference = _infer(research_path, catalog, built, settings.base_iri)
+                inference = _infer(research_path, catalog, built, settings.base_iri, expert)
                 catalog.add_inferred(inference.quads)
                 lines += sorted_lines(inference.quads)
         with stages("N-Quads"):
@@ -201,7 +203,9 @@ class _Inferred:
     summary: dict[str, Any]
 
 
-def _infer(path: PathRecord | None, catalog: Catalog, built: Any, base_iri: str) -> _Inferred:
+def _infer(
+    path: PathRecord | None, catalog: Catalog, built: Any, base_iri: str, expert: dict[str, set[str]] | None
+) -> _Inferred:
     """Inferred prerequisites, taxonomy, values and research-path links (``path``: the research path, if a
     source gave one), as quads for the inferred graph."""
     from kg.build import inferred_quads
@@ -210,7 +214,6 @@ def _infer(path: PathRecord | None, catalog: Catalog, built: Any, base_iri: str)
 
     iris = Iris(base_iri)
     edges = [(e.source, e.target) for e in catalog.edges()]
-    expert = _expert(catalog)
     result = infer(catalog.concepts, edges, built.ids, built.vectors, expert=expert)
     about = []
     if path is not None:
@@ -234,13 +237,18 @@ def _infer(path: PathRecord | None, catalog: Catalog, built: Any, base_iri: str)
     return _Inferred(inferred_quads(result, iris, modules, about), summary)
 
 
-def _expert(catalog: Catalog) -> dict[str, set[str]] | None:
-    """The dev split of the plan gold set as ``{concept: accepted prerequisites}`` (never the test split)."""
+def _expert(catalog: Catalog, matcher: SlugMatcher | None = None) -> dict[str, set[str]] | None:
+    """The dev split of the plan gold set as ``{concept: accepted prerequisites}`` (never the test split).
+
+    ``matcher``: the resolver's slug matcher, which a build has (see :meth:`Catalog.resolve_gold`)."""
     from retrieval.plan_eval import DEFAULT_PLANS, load_plans
 
     if not DEFAULT_PLANS.exists():
         return None
-    resolve = catalog.resolve_gold
+
+    def resolve(ref: str) -> str | None:
+        return catalog.resolve_gold(ref, matcher)
+
     out: dict[str, set[str]] = {}
     for g in load_plans():
         target = resolve(g.target)
