@@ -128,8 +128,8 @@ def _build(
             spill(lines, asserted)
         with stages("catalog"):
             catalog = Catalog.from_ingest(ingest, settings.base_iri)
+            expert = _expert(catalog, ingest.resolution.matcher) if index else None
         research_path = ingest.path
-        expert = _expert(catalog, ingest.resolution.matcher) if index else None
         del ingest  # nothing below needs its records and resolutions (~1 GB at 100k concepts)
         release_memory()
         if index:
