@@ -142,21 +142,17 @@ def test_export_round_trip_is_isomorphic(workspace, fmt):
 
 
 def test_the_dataset_written_a_chunk_at_a_time_is_the_same_bytes(ingested, tmp_path, monkeypatch):
-    """The build turns its quads into lines a chunk at a time, adds the inferred graph's lines later and
-    writes the file in blocks (its peak memory at 100k); the bytes, the line count and the digest are
-    those of the whole-text serialisation."""
+    """The build adds the inferred graph's lines to the others late and writes the file in blocks (its peak
+    memory at 100k); the bytes, the line count and the digest are those of the whole-text serialisation."""
     import hashlib
 
     import kg.build
 
     quads = build_quads(ingested, "https://ckg.example.org/")
     whole = to_nquads(list(quads))
-    monkeypatch.setattr(kg.build, "SERIALISE_CHUNK", 997)  # many chunks, duplicates across their borders
-    monkeypatch.setattr(kg.build, "WRITE_CHUNK", 1009)
+    monkeypatch.setattr(kg.build, "WRITE_CHUNK", 1009)  # many blocks
     later = quads[-3000:]  # as the inferred graph's quads arrive after the rest
-    quads = quads[:-3000] + quads[:2000]
-    lines = kg.build.sorted_lines(quads, consume=True)
-    assert quads == []  # consumed
+    lines = kg.build.sorted_lines(quads[:-3000] + quads[:2000])  # duplicates across the two runs
     lines += kg.build.sorted_lines(later)
     count, digest = kg.build.write_nquads(lines, tmp_path / "dataset.nq")
     assert lines == [] and (tmp_path / "dataset.nq").read_bytes() == whole
@@ -165,7 +161,7 @@ def test_the_dataset_written_a_chunk_at_a_time_is_the_same_bytes(ingested, tmp_p
     # As the build does: the asserted lines spilled to disk through embedding and inference, then merged
     # with the inferred graph's lines as they are read back (duplicates on both sides of the border).
     quads = build_quads(ingested, "https://ckg.example.org/")
-    asserted = kg.build.sorted_lines(quads[:-3000] + quads[:2000], consume=True)
+    asserted = kg.build.sorted_lines(quads[:-3000] + quads[:2000])
     kg.build.spill(asserted, tmp_path / ".asserted.nq")
     assert asserted == []
     inferred = kg.build.sorted_lines(quads[-3500:])
