@@ -4,7 +4,7 @@ The expert model of :mod:`kg.inference` is fitted on the dev targets, so the dev
 row of ``ckg eval --plans`` is in-sample. Here the dev targets are split into
 folds by position; for each fold the inference runs with the expert model
 fitted on the other folds only, and the fold's plans (what ``ckg path`` lists:
-stated closures plus inferred chains supported at ``kg.graph.PLAN_SUPPORT``, over
+stated closures plus the nearest inferred prerequisites, ``kg.graph.PrereqGraph.plan``, over
 inferred edges at each threshold) are judged. The test split is
 never read.
 
@@ -23,7 +23,7 @@ FOLDS = 4
 def cross_validate(thresholds: list[float], folds: int = FOLDS, ws: Any = None) -> dict[float, dict[str, float]]:
     """Dev-split figures per threshold on ``ws`` (default: the build in $CKG_HOME or data/build)."""
     from ckg.config import Settings
-    from kg.graph import PLAN_SUPPORT, PrereqGraph
+    from kg.graph import PrereqGraph
     from kg.inference import infer
     from kg.workspace import Workspace, _expert
     from retrieval.plan_eval import load_plans
@@ -57,7 +57,7 @@ def cross_validate(thresholds: list[float], folds: int = FOLDS, ws: Any = None) 
                 bare,
             )
             for item in fold:
-                plan = {n for n, s in g.support(resolve(item.target)).items() if s >= PLAN_SUPPORT}
+                plan = g.plan(resolve(item.target))[0]
                 for group in item.groups:
                     tally[t]["groups"] += 1
                     tally[t]["met"] += bool({resolve(x) for x in group} & plan)

@@ -367,7 +367,7 @@ def evaluate(
         bool, typer.Option("--plans", help="Judge learning plans against data/eval/plans.jsonl instead.")
     ] = False,
     min_confidence: Annotated[
-        float | None, typer.Option("--min-confidence", help="With --plans: inferred edges used (default 0.15).")
+        float | None, typer.Option("--min-confidence", help="With --plans: inferred edges used (default 0.11).")
     ] = None,
     home: HomeOpt = None,
     fmt: FormatOpt = Format.table,
@@ -404,7 +404,13 @@ UpToOpt = Annotated[str | None, typer.Option("--up-to-layer", help="Treat every 
 AssertedOpt = Annotated[bool, typer.Option("--asserted-only", help="Use only prerequisites a source states.")]
 ConfidenceOpt = Annotated[
     float | None,
-    typer.Option("--min-confidence", help="Use inferred prerequisites at or above this confidence (default 0.15)."),
+    typer.Option("--min-confidence", help="Use inferred prerequisites at or above this confidence (default 0.11)."),
+]
+FullOpt = Annotated[
+    bool,
+    typer.Option(
+        "--full", help="List every prerequisite the inferred chains reach, not only the nearest 20 of a plan."
+    ),
 ]
 GAP_COLUMNS = ["step", "id", "label", "layer", "minutes", "via_inferred", "why"]
 
@@ -421,6 +427,8 @@ def _emit_plan(plan: Any, fmt: Format) -> None:
         unknown = f" ({plan.unknown_minutes} item(s) without a study time)" if plan.unknown_minutes else ""
         estimated = f", {plan.inferred_minutes} of them estimated" if plan.inferred_minutes else ""
         print(f"{len(plan.missing)} concept(s) missing, {plan.total_minutes} min in total{estimated}{unknown}")
+        if plan.omitted:
+            print(f"{plan.omitted} deeper or weaker prerequisite(s) not listed; --full lists them")
         if any(i.via_inferred or i.layer_inferred or i.minutes_inferred for i in plan.missing):
             edges = (
                 "edges: asserted only"
@@ -447,13 +455,14 @@ def gap(
     related: Annotated[int, typer.Option(help="Also list N related concepts that are not prerequisites.")] = 0,
     asserted_only: AssertedOpt = False,
     min_confidence: ConfidenceOpt = None,
+    full: FullOpt = False,
     home: HomeOpt = None,
     fmt: PlanFormatOpt = "table",
 ) -> None:
     """What a learner is missing for TARGET(S), foundations first, with study time (mermaid/dot draw it)."""
     from retrieval.gap import GapFinder
 
-    finder = GapFinder(_workspace(home), asserted_only=asserted_only, min_confidence=min_confidence)
+    finder = GapFinder(_workspace(home), asserted_only=asserted_only, min_confidence=min_confidence, full=full)
     known_ids = finder.known_set(known, known_file, up_to_layer)
     plan = finder.gap(targets, known_ids, exclude_known_prerequisites=not include_known_prerequisites, related=related)
     _say_guesses(finder)
@@ -485,13 +494,14 @@ def path(
     fmt: PlanFormatOpt = "table",
     asserted_only: AssertedOpt = False,
     min_confidence: ConfidenceOpt = None,
+    full: FullOpt = False,
     home: HomeOpt = None,
 ) -> None:
-    """The full learning path from foundations to TARGET (mermaid/dot draw it: layers as colours, inferred
-    edges dashed with their confidence, a legend)."""
+    """The learning path from foundations to TARGET: all it states, and its nearest 20 inferred prerequisites
+    unless --full (mermaid/dot draw it: layers as colours, inferred edges dashed with their confidence)."""
     from retrieval.gap import GapFinder
 
-    finder = GapFinder(_workspace(home), asserted_only=asserted_only, min_confidence=min_confidence)
+    finder = GapFinder(_workspace(home), asserted_only=asserted_only, min_confidence=min_confidence, full=full)
     plan = finder.path(target)
     _say_guesses(finder)
     _emit_plan_or_picture(finder, plan, fmt)

@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 from ckg.errors import CkgError
 from ingest.concepts import ConceptDoc
 from ingest.records import LAYERS
-from kg.graph import PLAN_SUPPORT, USE_THRESHOLD, PrereqGraph
+from kg.graph import PLAN_SIZE, USE_THRESHOLD, PrereqGraph
 from retrieval.names import NameResolver, Resolution
 from retrieval.picture import PlanPicture, picture
 
@@ -58,6 +58,11 @@ class GapPlan(BaseModel):
     resolved: dict[str, str] = Field(default_factory=dict, description="free-text target -> concept id")
     related: list[dict[str, Any]] = Field(default_factory=list)
     graph: PlanPicture | None = Field(None, description="the plan as a drawable graph, when asked for")
+    omitted: int = Field(
+        0,
+        description=f"prerequisites the inferred chains reach beyond the plan's {PLAN_SIZE} nearest "
+        "(deeper and less supported ones); asking for the full plan lists them",
+    )
 
 
 class GapFinder:
@@ -68,6 +73,7 @@ class GapFinder:
         asserted_only: bool = False,
         min_confidence: float | None = None,
         search: SearchService | None = None,
+        full: bool = False,
     ) -> None:
         if search is not None:
             self.__dict__["search"] = search  # share an already loaded service (the server's)
@@ -76,6 +82,8 @@ class GapFinder:
         #: References that were guessed (a typo, the start of a label, free text), for the caller to say so.
         self.notes: list[Resolution] = []
         self.asserted_only = asserted_only
+        #: A plan over inferred edges lists its :data:`~kg.graph.PLAN_SIZE` nearest prerequisites unless ``full``.
+        self.plan_size = None if full else PLAN_SIZE
         self.min_confidence = None if asserted_only else (USE_THRESHOLD if min_confidence is None else min_confidence)
         if self.min_confidence is not None and not 0.0 <= self.min_confidence <= 1.0:
             raise CkgError(f"min-confidence must be between 0 and 1, not {self.min_confidence}")
@@ -174,10 +182,12 @@ class GapFinder:
             for k in known:
                 covered |= view.prerequisites(k)
         needed: dict[str, list[str]] = {}
+        omitted = 0
         for t in ids:
-            for p in self._reach(view, t):
-                if p not in covered:
-                    needed.setdefault(p, []).append(t)
+            reach, left = self._reach(view, t, covered)
+            omitted += left
+            for p in reach:
+                needed.setdefault(p, []).append(t)
         # One topic, one item: of two concepts the taxonomy calls the same topic, keep the one listed first
         # (or a target); the other is named in its ``same_as``.
         same_as: dict[str, list[str]] = {}
@@ -221,6 +231,7 @@ class GapFinder:
             resolved=resolved,
             asserted_only=self.asserted_only,
             min_confidence=self.min_confidence,
+            omitted=omitted,
         )
         if related:
             plan.related = self.related(ids, set(needed) | covered, related)
@@ -239,13 +250,14 @@ class GapFinder:
     def _same_topic(self, cid: str) -> list[str]:
         return [str(f.value) for f in self.cat.concepts[cid].relations.get("same_topic", [])]
 
-    def _reach(self, graph: PrereqGraph, target: str) -> set[str]:
-        """The prerequisites a plan for ``target`` lists: all it transitively requires through stated
-        edges, and what inferred chains support at :data:`PLAN_SUPPORT` or better (see
-        :meth:`PrereqGraph.support`), so weak guesses do not compound into foundations of everything."""
+    def _reach(self, graph: PrereqGraph, target: str, covered: set[str]) -> tuple[set[str], int]:
+        """The prerequisites a plan for ``target`` lists (``covered`` ones left out), and how many more
+        its chains reach: all it transitively requires through stated edges, and what inferred chains
+        support at :data:`~kg.graph.PLAN_SUPPORT` or better, nearest first up to the plan's size (see
+        :meth:`PrereqGraph.plan`), so weak guesses do not compound into foundations of everything."""
         if self.min_confidence is None:
-            return graph.prerequisites(target)
-        return {n for n, s in graph.support(target).items() if s >= PLAN_SUPPORT}
+            return graph.prerequisites(target) - covered, 0
+        return graph.plan(target, size=self.plan_size, exclude=covered)
 
     def related(self, targets: list[str], exclude: set[str], k: int) -> list[dict[str, Any]]:
         """Related concepts a learner is missing: taxonomy links first (broader, narrower, related, same

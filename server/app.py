@@ -93,6 +93,9 @@ class ConceptList(BaseModel):
     concepts: list[ConceptDoc]
 
 
+FULL_PLAN = "list every prerequisite the inferred chains reach, not only each target's nearest 20"
+
+
 class GapRequest(BaseModel):
     targets: list[Annotated[str, Field(min_length=1, max_length=2000)]] = Field(min_length=1, max_length=20)
     # Bounded so that any schema-valid body (and one item past it) stays under MAX_BODY_BYTES.
@@ -102,6 +105,7 @@ class GapRequest(BaseModel):
     related: int = Field(0, ge=0, le=20)
     asserted_only: bool = False
     min_confidence: float | None = Field(None, ge=0.0, le=1.0)
+    full: bool = Field(False, description=FULL_PLAN)
     graph: bool = Field(False, description="also return the plan as a drawable graph (nodes, edges, legend)")
 
 
@@ -304,7 +308,7 @@ def create_app(
     def gap(request: Request, body: GapRequest) -> Any:
         """The plan as JSON, or its picture when the client accepts ``text/vnd.mermaid`` or
         ``text/vnd.graphviz`` (the same drawing as ``ckg gap -f mermaid|dot``)."""
-        finder = svc(request).gap_finder(body.asserted_only, body.min_confidence)
+        finder = svc(request).gap_finder(body.asserted_only, body.min_confidence, body.full)
         known = finder.known_set(body.known, None, body.up_to_layer)
         plan = finder.gap(
             body.targets,
@@ -321,10 +325,11 @@ def create_app(
         target: Annotated[str, Query(min_length=1, max_length=2000, description="Concept id, label or free text")],
         asserted_only: bool = False,
         min_confidence: Annotated[float | None, Query(ge=0.0, le=1.0)] = None,
+        full: Annotated[bool, Query(description=FULL_PLAN)] = False,
         graph: Annotated[bool, Query(description="also return the plan as a drawable graph")] = False,
     ) -> Any:
-        """The full path as JSON, or its picture (``Accept: text/vnd.mermaid`` or ``text/vnd.graphviz``)."""
-        finder = svc(request).gap_finder(asserted_only, min_confidence)
+        """The path as JSON, or its picture (``Accept: text/vnd.mermaid`` or ``text/vnd.graphviz``)."""
+        finder = svc(request).gap_finder(asserted_only, min_confidence, full)
         return _plan_or_picture(finder, finder.path(target, graph=graph), request.headers.get("accept"))
 
     @app.post("/v1/context", response_model=ContextPack, tags=["rag"])

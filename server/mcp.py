@@ -75,15 +75,18 @@ def create_server(settings: Settings | None = None) -> Any:
         return ConceptDetail.model_validate(call(lambda: services().concept_detail(concept)))
 
     @mcp.tool()
-    def find_gaps(targets: Targets, known: Known = None, asserted_only: bool = False) -> GapPlan:
-        """What a learner is missing before the targets (ids, labels or free text), foundations first, with minutes."""
-        finder = services().gap_finder(asserted_only)
+    def find_gaps(targets: Targets, known: Known = None, asserted_only: bool = False, full: bool = False) -> GapPlan:
+        """What a learner is missing before the targets (ids, labels or free text), foundations first, with
+        minutes: each target's nearest 20 inferred prerequisites (``omitted`` counts the rest; ``full`` lists
+        them)."""
+        finder = services().gap_finder(asserted_only, full=full)
         return call(lambda: finder.gap(targets, finder.known_set(known or [])))
 
     @mcp.tool()
-    def learning_path(target: Ref, asserted_only: bool = False) -> GapPlan:
-        """The full ordered learning path from foundations to a target concept."""
-        return call(lambda: services().gap_finder(asserted_only).path(target))
+    def learning_path(target: Ref, asserted_only: bool = False, full: bool = False) -> GapPlan:
+        """The ordered learning path from foundations to a target concept: all it states, and its nearest 20
+        inferred prerequisites (``omitted`` counts the rest; ``full`` lists them)."""
+        return call(lambda: services().gap_finder(asserted_only, full=full).path(target))
 
     @mcp.tool()
     def context_pack(question: Text, budget: Budget = 1500) -> ContextPack:

@@ -49,9 +49,11 @@ class Services:
         res = self.names.resolve(ref)
         return concept_detail(self.ws, self.ws.catalog.concepts[res.id], res).model_dump(mode="json")
 
-    def gap_finder(self, asserted_only: bool = False, min_confidence: float | None = None) -> Any:
+    def gap_finder(self, asserted_only: bool = False, min_confidence: float | None = None, full: bool = False) -> Any:
         from retrieval.gap import GapFinder
 
         if min_confidence is not None:
             min_confidence = round(min_confidence, 2)  # bounds the planning-graph cache
-        return GapFinder(self.ws, asserted_only=asserted_only, min_confidence=min_confidence, search=self.search)
+        return GapFinder(
+            self.ws, asserted_only=asserted_only, min_confidence=min_confidence, search=self.search, full=full
+        )

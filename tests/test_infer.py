@@ -210,23 +210,25 @@ def test_bad_min_confidence(ws):
 
 # ---------------------------------------------------------------- evaluation
 def test_held_out_evaluation_beats_the_nearest_neighbour_baseline(ws, vectors):
-    """On hidden stated edges the model beats copying the nearest concept's prerequisites: in F1 at 0.1,
-    and at the default threshold in closure precision (what a plan needs), over the five seeds that
-    BENCHMARKS.md reports. The closure-precision margin is small (0.482 against 0.471; three seeds
-    tied at 0.502 / 0.501 before the "nearby" candidates and fall either side since), which this test
-    does not hide."""
+    """On hidden stated edges the model beats copying the nearest concept's prerequisites: in F1 at 0.1
+    and at the default threshold (0.277 against 0.220), and at 0.15 in closure precision (0.482 against
+    0.471), over the five seeds that BENCHMARKS.md reports. At the default threshold, lowered to 0.11
+    for plans, closure precision is below the baseline's (0.435): what plans gain in groups met, single
+    edges lose in precision, which this test does not hide. The 0.15 margin is small (three seeds tied
+    at 0.502 / 0.501 before the "nearby" candidates and fall either side since)."""
     ids, vecs = vectors
     edges = [(e.source, e.target) for e in ws.catalog.edges()]
-    runs = [
-        evaluate(ws.catalog.concepts, edges, ids, vecs, seed=s, thresholds=(0.1, inf.USE_THRESHOLD)) for s in range(5)
-    ]
+    thresholds = (0.1, inf.USE_THRESHOLD, 0.15)
+    runs = [evaluate(ws.catalog.concepts, edges, ids, vecs, seed=s, thresholds=thresholds) for s in range(5)]
     assert all(r["hidden_edges"] >= 0.2 * len(edges) for r in runs)
 
     def mean(key: str, metric: str) -> float:
         return float(np.mean([r[key][metric] for r in runs]))
 
     assert mean("model@0.1", "f1") > mean("baseline-nearest", "f1")
-    assert mean(f"model@{inf.USE_THRESHOLD}", "closure_precision") > mean("baseline-nearest", "closure_precision")
+    assert mean(f"model@{inf.USE_THRESHOLD}", "f1") > mean("baseline-nearest", "f1")
+    assert mean("model@0.15", "closure_precision") > mean("baseline-nearest", "closure_precision")
+    assert mean(f"model@{inf.USE_THRESHOLD}", "closure_precision") < mean("baseline-nearest", "closure_precision")
 
 
 def test_split_hides_whole_concepts_and_is_seeded():
@@ -393,17 +395,20 @@ def test_support_is_the_best_product_of_confidences():
 
 
 def test_plans_drop_weakly_supported_chains_but_never_stated_ones(ws):
-    from kg.graph import PLAN_SUPPORT
+    from kg.graph import PLAN_SIZE, PLAN_SUPPORT
 
     finder = GapFinder(ws)
-    pruned = 0
+    pruned = capped = 0
     for target in ("random-forest", "t-sne", "graph-convolutional-network", "confusion-matrix", "react"):
         support = finder.graph.support(target)
-        plan = {i.id for i in finder.path(target).missing}
-        assert plan == {n for n, s in support.items() if s >= PLAN_SUPPORT}
-        assert plan <= finder.graph.prerequisites(target)
-        pruned += len(finder.graph.prerequisites(target) - plan)
-    assert pruned > 0  # weak chains exist and are cut
+        path = finder.path(target)
+        plan = {i.id for i in path.missing}
+        supported = {n for n, s in support.items() if s >= PLAN_SUPPORT}
+        assert plan <= supported <= finder.graph.prerequisites(target)
+        assert len(plan) <= PLAN_SIZE and len(plan) + path.omitted == len(supported)
+        pruned += len(finder.graph.prerequisites(target) - supported)
+        capped += path.omitted
+    assert pruned > 0 and capped > 0  # weak chains exist and are cut; long plans keep their nearest 20
     # Stated chains count 1: a theory topic's plan is its whole stated closure (a concept may be listed
     # under its same-topic partner: linear-regression-basics stands for linear-regression in Double Descent).
     stated = GapFinder(ws, asserted_only=True)

@@ -42,6 +42,9 @@ def test_mcp_tools_over_stdio(indexed):
                 await call("find_gaps", {"targets": ["Cramér-Rao Bound"], "known": ["Maximum Likelihood Estimation"]})
             )
             out["path"] = _payload(await call("learning_path", {"target": "Fisher Information"}))
+            gbm = "gradient-boosting-machines"
+            out["capped"] = _payload(await call("learning_path", {"target": gbm}))
+            out["full"] = _payload(await call("find_gaps", {"targets": [gbm], "full": True}))
             out["context"] = _payload(await call("context_pack", {"question": "what is double descent", "budget": 600}))
             out["sparql"] = _payload(
                 await call("sparql_query", {"query": "SELECT (COUNT(*) AS ?n) WHERE { ?a ckg:requires ?b }"})
@@ -67,6 +70,8 @@ def test_mcp_tools_over_stdio(indexed):
     )
     assert [i["id"] for i in out["gap"]["missing"]] == ["fisher-information"]
     assert len(out["path"]["missing"]) == 5 and out["path"]["total_minutes"] == 250
+    assert (len(out["capped"]["missing"]), out["capped"]["omitted"]) == (20, 8)
+    assert (len(out["full"]["missing"]), out["full"]["omitted"]) == (28, 0)
     assert out["context"]["items"][0]["id"] == "double-descent" and "[C1]" in out["context"]["markdown"]
     assert out["sparql"]["results"]["bindings"][0]["n"]["value"] == "406"
     assert out["missing"].is_error and "nothing close enough to" in out["missing"].content[0].text
