@@ -18,7 +18,7 @@ def section(ws: Any) -> str:
     ids, vecs = index.concept_ids(), index.concept_matrix()
     cat = ws.catalog
     edges = [(e.source, e.target) for e in cat.edges()]
-    thresholds = tuple(sorted({0.1, 0.2, inf.USE_THRESHOLD, 0.3, 0.4, 0.5}))
+    thresholds = tuple(sorted({0.1, inf.USE_THRESHOLD, 0.15, 0.2, 0.3, 0.4, 0.5}))
     runs = [evaluate(cat.concepts, edges, ids, vecs, seed=s, thresholds=thresholds) for s in SEEDS]
     rows = [k for k, v in runs[0].items() if isinstance(v, dict)]
 
