@@ -78,14 +78,17 @@ def plan_lines(ws: Any) -> list[str]:
     from retrieval.gap import GapFinder
     from retrieval.plan_eval import evaluate_plans, load_plans
 
-    report = evaluate_plans(GapFinder(ws), load_plans())
+    gold = load_plans()
+    report = evaluate_plans(GapFinder(ws), gold)
+    count = {split: sum(g.split == split for g in gold) for split in ("dev", "test")}
     lines = [
         "## Learning plans against the expert gold set (`ckg eval --plans`)",
         "",
-        "`data/eval/plans.jsonl`: 121 topic-wiki / working-notes / concept-library targets, each written before "
-        "anything was tuned on it (88 before #17, 33 at stop 22; README there). `dev` (66) trains the expert model and was looked at while tuning (choices by "
-        "4-fold cross-validation over its targets); `test` (55) never was. A group is met when `ckg path TARGET` "
-        "holds any member.",
+        f"`data/eval/plans.jsonl`: {len(gold)} topic-wiki / working-notes / concept-library targets, each written "
+        "before anything was tuned on it (88 before #17, 33 at stop 22, 33 at stop 26; README there). "
+        f"`dev` ({count['dev']}) trains the expert model and was looked at while tuning (choices by "
+        f"4-fold cross-validation over its targets); `test` ({count['test']}) never was. A group is met when "
+        "`ckg path TARGET` holds any member.",
         "",
         "| split | targets | groups met | wrong items | wrong per 20 plans | median plan | plans fully met |",
         "|---|---|---|---|---|---|---|",
