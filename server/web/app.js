@@ -107,10 +107,10 @@ async function showConcept(id) {
 let lastPlan = null;
 let lastRequest = null;
 
-async function makePlan(target, known, upTo) {
+async function makePlan(target, known, upTo, full) {
   $("plan-status").textContent = "planning…";
   try {
-    lastRequest = { targets: [target], known, up_to_layer: upTo || null };
+    lastRequest = { targets: [target], known, up_to_layer: upTo || null, full: Boolean(full) };
     const plan = await api("/v1/gap", {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -120,6 +120,12 @@ async function makePlan(target, known, upTo) {
     $("plan-markdown").hidden = true;
     const minutes = plan.total_minutes ? `, about ${plan.total_minutes} minutes` : "";
     $("plan-status").textContent = `${plan.missing.length} concepts to learn before ${plan.targets.join(", ")}${minutes}`;
+    if (plan.omitted) {  // the plan lists the nearest prerequisites; the rest are one click away
+      const all = new URLSearchParams(location.hash.split("?")[1] || "");
+      all.set("full", "1");
+      $("plan-status").append(` (${plan.omitted} deeper prerequisites not listed: `,
+        el("a", { id: "plan-full", href: `${location.hash.split("?")[0]}?${all}` }, "list all"), ")");
+    }
     $("plan").replaceChildren(...plan.missing.map((i) => el("li", { "data-id": i.id },
       conceptLink(i.id, i.label), " ", layerBadge(i),
       i.minutes ? el("span", { class: "meta" }, ` ${i.minutes} min`) : null,
@@ -258,6 +264,7 @@ async function planMarkdown(plan) {
   const lines = [`# Learning plan for ${plan.targets.join(", ")}`, ""];
   plan.missing.forEach((i) => lines.push(`${i.step}. ${i.label}${i.minutes ? ` (${i.minutes} min)` : ""}${i.via_inferred ? " *(inferred)*" : ""}`));
   lines.push("", `${plan.total_minutes} minutes in total.`);
+  if (plan.omitted) lines.push("", `${plan.omitted} deeper prerequisites are not listed.`);
   // The picture as the server draws it (the same as `ckg gap -f mermaid`): Markdown viewers render it.
   const picture = await api("/v1/gap", {
     method: "POST",
@@ -360,7 +367,7 @@ function route() {
     $("plan-target").value = target;
     $("plan-known").value = known || "";
     $("plan-layer").value = upTo;
-    makePlan(target, known ? known.split(",").map((s) => s.trim()).filter(Boolean) : [], upTo);
+    makePlan(target, known ? known.split(",").map((s) => s.trim()).filter(Boolean) : [], upTo, params.get("full") === "1");
   }
 }
 
