@@ -42,3 +42,22 @@ def test_top_is_sorted_positive_and_stable():
     assert [i for i, _ in top] == [0, 3, 1]  # equal scores: lower index first; doc 2 scores 0
     assert all(s > 0 for _, s in top)
     assert BM25(docs).top(["zz"], 3) == [] and BM25([]).top(["a"], 3) == []
+
+
+def test_tokens_are_folded_stemmed_and_stop_words_dropped():
+    """Snowball stemming: a query's word forms meet the description's ("retrieving" / "retrieval")."""
+    assert tokenize("Retrieving the documents") == tokenize("retrieval of documents") == ["retriev", "document"]
+    assert tokenize("Probabilistic models, naïvely") == ["probabilist", "model", "naiv"]
+
+
+def test_an_index_made_by_another_tokenizer_is_refused():
+    """A lexical file from before stemming (no tokenizer recorded) would match no stemmed query token
+    where the words differ: it is refused, and the search service turns that into "rebuild"."""
+    from retrieval.lexical import TOKENIZER, LexicalIndex
+
+    old = BM25([["retrieval", "documents"]]).save()
+    with pytest.raises(ValueError, match="tokenizer 'fold\\+stop'"):
+        LexicalIndex.from_file(old, ["rag"])
+    other = BM25([["retriev"]]).save(tokenizer=np.asarray(["something-else"]))
+    with pytest.raises(ValueError, match=TOKENIZER.replace("+", "\\+")):
+        LexicalIndex.from_file(other, ["rag"])

@@ -81,6 +81,14 @@ def test_paraphrase_finds_concept_and_evidence(search_service):
     assert len(ids) == len(set(ids))
 
 
+def test_word_forms_of_a_paraphrase_find_the_concept(search_service):
+    """No title word in the query, and the description says "retrieves" / "retrieval": stemmed BM25 puts
+    RAG first in the lexical arm (unstemmed, not in its first 20) and in hybrid (it was 20th)."""
+    query = "retrieving documents and putting them into the prompt before answering"
+    for mode in ("lexical", "hybrid"):
+        assert search_service.search(query, mode=mode, k=5)[0].id == "retrieval-augmented-generation", mode
+
+
 def test_filters(search_service):
     hits = search_service.search("attention", k=10, filters=SearchFilters(layer="4"))
     assert hits and all(h.layer == "4" for h in hits)
@@ -112,7 +120,8 @@ def test_hybrid_beats_each_arm(indexed, search_service):
     report = evaluate(indexed[0], load_gold(), service=search_service)
     by = {m.mode: m for m in report.modes}
     assert by["hybrid"].queries >= 60
-    assert by["hybrid"].recall_at_5 > max(by["dense"].recall_at_5, by["lexical"].recall_at_5)
+    # Stemmed BM25 finds 62 of these 63 in its first five as hybrid does: hybrid ties there, and leads on MRR.
+    assert by["hybrid"].recall_at_5 >= max(by["dense"].recall_at_5, by["lexical"].recall_at_5)
     assert by["hybrid"].mrr > max(by["dense"].mrr, by["lexical"].mrr)
 
 
@@ -191,7 +200,8 @@ def test_convex_fusion_is_the_weighted_sum_of_pool_normalised_scores(search_serv
     ranked = rrf.search(query, k=10)
     assert {h.id for h in ranked} & {h.id for h in hits}
     top = ranked[0].evidence
-    assert ranked[0].score == pytest.approx(sum(RRF_FUSION.weight(a) / (RRF_FUSION.k + e.rank) for a, e in top.items()))
+    want = sum(RRF_FUSION.weight(a) / (RRF_FUSION.k + e.rank) for a, e in top.items())
+    assert ranked[0].score == pytest.approx(want, abs=1e-6)  # scores are rounded to 6 decimals
 
 
 def test_opening_search_reads_only_the_concepts_it_returns(indexed):
@@ -209,8 +219,9 @@ def test_opening_search_reads_only_the_concepts_it_returns(indexed):
     assert isinstance(concepts, LazyConcepts) and concepts.validated <= 12 < len(concepts)
 
 
-def test_a_lexical_file_without_the_label_table_still_answers_the_same(indexed, tmp_path):
-    """Builds from before the label table rode in index/lexical.npz: the table is made from the concepts."""
+def test_a_lexical_file_from_another_tokenizer_is_refused_with_rebuild(indexed, tmp_path):
+    """Builds from before stemming wrote BM25 arrays of unstemmed words (and no label table): searching
+    them with stemmed query tokens would quietly miss, so opening search refuses and says to rebuild."""
     import hashlib
 
     from ckg.config import Settings
@@ -222,12 +233,10 @@ def test_a_lexical_file_without_the_label_table_still_answers_the_same(indexed, 
     home = tmp_path / "build"
     shutil.copytree(indexed[0].settings.home, home)
     path = home / "index" / LexicalIndex.FILE
-    older = BM25.load(path.read_bytes()).save()
+    older = BM25.load(path.read_bytes()).save()  # the arrays alone, as builds before stemming wrote them
     path.write_bytes(older)
     doc = json.loads((home / "build.json").read_text())
     doc["files"][f"index/{LexicalIndex.FILE}"] = {"bytes": len(older), "sha256": hashlib.sha256(older).hexdigest()}
     (home / "build.json").write_text(json.dumps(doc))
-    old, new = SearchService(Workspace(Settings(home=home))), SearchService(indexed[0])
-    assert LexicalIndex.from_file(older, old.lexical.ids) is None
-    for query in ("BM25", "RLHF", "why divide dot products by the square root of the dimension"):
-        assert [(h.id, h.score) for h in old.search(query, k=5)] == [(h.id, h.score) for h in new.search(query, k=5)]
+    with pytest.raises(IndexMismatchError, match=r"made by tokenizer 'fold\+stop'.*ckg ingest"):
+        SearchService(Workspace(Settings(home=home))).search("BM25", k=5)
