@@ -278,8 +278,8 @@ class PrereqGraph:
         support: float = PLAN_SUPPORT,
         size: int | None = PLAN_SIZE,
         exclude: Iterable[str] = (),
-    ) -> tuple[set[str], int]:
-        """The prerequisites a learning plan for ``cid`` lists, and how many more its chains reach.
+    ) -> tuple[set[str], set[str]]:
+        """The prerequisites a learning plan for ``cid`` lists, and those its chains reach beyond them.
 
         ``exclude`` (what the learner knows) neither appears nor takes a place.
 
@@ -288,16 +288,16 @@ class PrereqGraph:
         while the plan holds fewer than ``size`` (``None``: no cap). A stated foundation four hops down
         gives way to a direct inferred prerequisite, instead of the other way round."""
         if cid not in self:
-            return set(), 0
+            return set(), set()
         scores = self.support(cid)
         supported = {n for n, s in scores.items() if s >= support} - set(exclude)
         if size is None or len(supported) <= size:
-            return supported, 0
+            return supported, set()
         stated = (self._walk([cid], self._stated) - {cid}) & supported
         hops = self.depths(cid)
         rest = sorted(supported - stated, key=lambda n: (hops.get(n, len(hops)), -scores[n], n))
         chosen = stated | set(rest[: max(0, size - len(stated))])
-        return chosen, len(supported) - len(chosen)
+        return chosen, supported - chosen
 
     def _stated(self, cid: str) -> dict[str, dict[str, Any]]:
         return {n: d for n, d in self._outgoing(cid).items() if not d.get("inferred")}

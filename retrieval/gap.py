@@ -182,12 +182,14 @@ class GapFinder:
             for k in known:
                 covered |= view.prerequisites(k)
         needed: dict[str, list[str]] = {}
-        omitted = 0
+        # Left out of one target's plan but listed for another (or folded into a same-topic item): not omitted.
+        omitted: set[str] = set()
         for t in ids:
             reach, left = self._reach(view, t, covered)
-            omitted += left
+            omitted |= left
             for p in reach:
                 needed.setdefault(p, []).append(t)
+        reached = set(needed)
         # One topic, one item: of two concepts the taxonomy calls the same topic, keep the one listed first
         # (or a target); the other is named in its ``same_as``.
         same_as: dict[str, list[str]] = {}
@@ -231,7 +233,7 @@ class GapFinder:
             resolved=resolved,
             asserted_only=self.asserted_only,
             min_confidence=self.min_confidence,
-            omitted=omitted,
+            omitted=len(omitted - reached),
         )
         if related:
             plan.related = self.related(ids, set(needed) | covered, related)
@@ -250,13 +252,13 @@ class GapFinder:
     def _same_topic(self, cid: str) -> list[str]:
         return [str(f.value) for f in self.cat.concepts[cid].relations.get("same_topic", [])]
 
-    def _reach(self, graph: PrereqGraph, target: str, covered: set[str]) -> tuple[set[str], int]:
-        """The prerequisites a plan for ``target`` lists (``covered`` ones left out), and how many more
-        its chains reach: all it transitively requires through stated edges, and what inferred chains
+    def _reach(self, graph: PrereqGraph, target: str, covered: set[str]) -> tuple[set[str], set[str]]:
+        """The prerequisites a plan for ``target`` lists (``covered`` ones left out), and those its chains
+        reach beyond them: all it transitively requires through stated edges, and what inferred chains
         support at :data:`~kg.graph.PLAN_SUPPORT` or better, nearest first up to the plan's size (see
         :meth:`PrereqGraph.plan`), so weak guesses do not compound into foundations of everything."""
         if self.min_confidence is None:
-            return graph.prerequisites(target) - covered, 0
+            return graph.prerequisites(target) - covered, set()
         return graph.plan(target, size=self.plan_size, exclude=covered)
 
     def related(self, targets: list[str], exclude: set[str], k: int) -> list[dict[str, Any]]:
