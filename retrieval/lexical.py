@@ -7,8 +7,8 @@ they are what vector search is worst at and what a user typing them means.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from ingest.concepts import Concept
@@ -30,14 +30,22 @@ STOP = frozenset(
 TOKENIZER = "fold+stop+snowball-english"
 
 
-@cache
+_local = threading.local()
+
+
 def _stemmer() -> Any:
     """Snowball's English stemmer (PyStemmer, the one bm25s uses): "retrieving" finds "retrieval",
     "probabilistic" finds "probability". On the training queries it raised lexical MRR 0.872 -> 0.919
-    and hybrid 0.930 -> 0.948 (the training queries of ``python -m bench.fusion_tune``; BENCHMARKS.md)."""
-    import Stemmer
+    and hybrid 0.930 -> 0.948 (the training queries of ``python -m bench.fusion_tune``; BENCHMARKS.md).
 
-    return Stemmer.Stemmer("english")
+    One per thread: a PyStemmer object keeps buffers and a cache that concurrent calls would share (its
+    documentation: not thread-safe), and the API server answers searches from a thread pool."""
+    found = getattr(_local, "stemmer", None)
+    if found is None:
+        import Stemmer
+
+        found = _local.stemmer = Stemmer.Stemmer("english")
+    return found
 
 
 def tokenize(text: str) -> list[str]:

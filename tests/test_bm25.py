@@ -61,3 +61,19 @@ def test_an_index_made_by_another_tokenizer_is_refused():
     other = BM25([["retriev"]]).save(tokenizer=np.asarray(["something-else"]))
     with pytest.raises(ValueError, match=TOKENIZER.replace("+", "\\+")):
         LexicalIndex.from_file(other, ["rag"])
+
+
+def test_each_thread_stems_with_its_own_stemmer_and_gets_the_same_tokens():
+    """PyStemmer objects are not thread-safe and the API server searches from a thread pool: every thread
+    has its own, and tokens stemmed concurrently equal those stemmed one at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from retrieval.lexical import _stemmer
+
+    texts = [f"retrieving {w} probabilistic generalisation of the {i} attention heads" for i, w in enumerate(QUERIES)]
+    texts *= 40
+    want = [tokenize(t) for t in texts]
+    mine = _stemmer()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(tokenize, texts)) == want
+        assert not any(s is mine for s in pool.map(lambda _: _stemmer(), range(64)))
