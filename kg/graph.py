@@ -295,7 +295,7 @@ class PrereqGraph:
             return supported, set()
         stated = (self._walk([cid], self._stated) - {cid}) & supported
         hops = self.depths(cid)
-        rest = sorted(supported - stated, key=lambda n: (hops.get(n, len(hops)), -scores[n], n))
+        rest = sorted(supported - stated, key=lambda n: (hops[n], -scores[n], n))  # support and hops: one closure
         chosen = stated | set(rest[: max(0, size - len(stated))])
         return chosen, supported - chosen
 

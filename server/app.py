@@ -27,6 +27,7 @@ from ckg.config import Settings
 from ckg.errors import CkgError, ConceptNotFoundError, QueryBusyError
 from ingest.concepts import ConceptDoc
 from kg.detail import ConceptDetail
+from kg.graph import PLAN_SIZE
 from retrieval.context import MAX_BUDGET, MIN_BUDGET, ContextPack
 from retrieval.gap import GapPlan
 from retrieval.service import SearchResults
@@ -93,7 +94,7 @@ class ConceptList(BaseModel):
     concepts: list[ConceptDoc]
 
 
-FULL_PLAN = "list every prerequisite the inferred chains reach, not only each target's nearest 20"
+FULL_PLAN = f"list every prerequisite the inferred chains reach, not only each target's nearest {PLAN_SIZE}"
 
 
 class GapRequest(BaseModel):

@@ -24,6 +24,22 @@ def test_every_command_has_help(command):
     assert (cmd.callback.__doc__ or "").strip(), f"{command} has no help text"
 
 
+def test_plan_help_states_the_defaults_the_library_uses():
+    """The CLI's help imports only typer, so it writes the plan defaults out: they must stay the library's."""
+    import inspect
+    import re
+
+    from cli import app as cli_app
+    from kg.graph import PLAN_SIZE, USE_THRESHOLD
+    from server import mcp
+
+    source = inspect.getsource(cli_app)
+    assert source.count(f"(default {USE_THRESHOLD})") == 2
+    for module, times in ((source, 2), (inspect.getsource(mcp), 2)):  # --full and path's help; the two tools
+        assert len(re.findall(r"nearest\s+(\d+)\b", module)) == times
+        assert set(re.findall(r"nearest\s+(\d+)\b", module)) == {str(PLAN_SIZE)}
+
+
 def test_help_does_not_import_heavy_libraries():
     code = (
         "import sys; from cli.app import app; "
