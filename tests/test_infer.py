@@ -449,4 +449,3 @@ def test_nearest_members_read_off_the_shared_search_equal_their_own_search(ws, v
     outside = subset_neighbours(ids, vecs, live[:5], live[5:20], 3, shared={c: shared[c] for c in live[3:]})
     alone = Neighbours(ids, vecs, live[:5]).all_of(live[5:20], vecs[[row[q] for q in live[5:20]]], 3)
     assert {q: [n for n, _ in v] for q, v in outside.items()} == {q: [n for n, _ in v] for q, v in alone.items()}
-
