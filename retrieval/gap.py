@@ -135,12 +135,16 @@ class GapFinder:
 
     # ----------------------------------------------------------------- gap
     def order(self, nodes: set[str]) -> list[str]:
-        """Foundations first; ties by layer then id, so the order is stable."""
+        """Foundations first; ties by layer then id, so the order is stable.
+
+        Over the transitive requirements among ``nodes``, not only their direct edges: a capped plan can
+        leave out the concept between two it lists (Decision Tree rests on Gradient Descent through Support
+        Vector Machine, which Gradient Boosting's plan has no place for), and the order must still hold."""
         import networkx as nx
 
-        sub = nx.DiGraph()  # the reversed induced subgraph
+        sub = nx.DiGraph()  # a -> b when b requires a, directly or through concepts left out
         sub.add_nodes_from(nodes)
-        sub.add_edges_from((b, a) for a in nodes for b in self.graph.successors(a) if b in nodes)
+        sub.add_edges_from((b, a) for a in nodes for b in self.graph.prerequisites(a) & nodes)
 
         def key(n: str) -> str:
             layer, _ = self.cat.concepts[n].layer_with_flag()
