@@ -2,7 +2,7 @@
 
 Training queries: the dev split of ``data/eval/search.jsonl`` plus the older
 regression set ``data/eval/gold.jsonl`` (63 queries the first weights were
-chosen on; 49 dev queries alone leave a wide plateau of equally good settings).
+chosen on; the dev queries alone (49, 74 since stop 27) leave a wide plateau of equally good settings).
 
 Two fusion functions, each over its own grid: weighted reciprocal-rank fusion
 (dense, lexical and graph weights and the RRF constant, 630 settings) and the

@@ -88,8 +88,9 @@ def section(ws: Any) -> str:
     lines = [
         "## Search against txtai (held-out gold set, `python -m bench.search_peers`)",
         "",
-        "`data/eval/search.jsonl` (97 queries: paraphrases, paraphrases of a second source's wording, acronyms; "
-        "see its README). ckg's fusion weights were chosen on training queries only (dev split + gold.jsonl); "
+        "`data/eval/search.jsonl` (147 queries: paraphrases, paraphrases of a second source's wording, acronyms; "
+        "see its README). ckg's fusion weights were chosen on training queries only (the first batch's dev split "
+        "+ gold.jsonl; the second batch, lines 98-147, came later and was not used); "
         "the test split is the result. "
         "txtai 9 runs with its default hybrid settings, the same MiniLM model and the same texts per concept.",
         "",
