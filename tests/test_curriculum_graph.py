@@ -74,6 +74,10 @@ def test_mentions_read_every_record_with_evidence(ingested):
         ("The workhorses behind PAC / generalization proofs.", "generalization", -1),
         ("TRPO is solved by natural-gradient + line search; PPO is its first-order clipped approximation.", "PPO", -1),
         ("This is the mathematical substrate of score-based diffusion models.", "diffusion models", -1),
+        # what the described concept makes possible builds on it: both halves of the cue are needed
+        ("It makes deep learning practical because it reuses work.", "deep learning", -1),
+        ("This made modern LLM scaling practical.", "LLM", -1),
+        ("It makes deep learning models smaller.", "deep learning", 0),
         # a cue reaches a few words only: the fourth item of a list is not "the substrate of" anything
         ("This is the substrate of score-based diffusion models, flow matching, and SDEs.", "flow matching", 0),
         # the described concept builds on the named one
@@ -99,6 +103,8 @@ def test_cues_on_real_descriptions_orient_mutual_mentions(ingested):
     assert said[("backpropagation", "chain-rule")].cue > 0  # "by applying the chain rule"
     assert said[("trust-region-policy-optimization", "proximal-policy-optimization")].cue < 0
     assert said[("random-forest", "decision-tree")].cue == 0
+    # "It makes deep learning practical": deep learning builds on backpropagation, not the other way round
+    assert said[("backpropagation", "deep-learning")].cue < 0
 
 
 @pytest.mark.parametrize(

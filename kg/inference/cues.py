@@ -4,7 +4,7 @@ A mention says two concepts are connected, not which comes first. The
 sentence around it often does: "It is the mathematical principle that
 *backpropagation* applies" (the chain rule comes first), "the workhorses
 behind PAC / *generalization* proofs", "*PPO* is its first-order
-approximation" (the named concept builds on the described one), against
+approximation", "it makes *deep learning* practical" (the named concept builds on the described one), against
 "trains it by *Q-learning*", "a family of modern *LSTM* variants", "combined
 with *PagedAttention*" (the described concept builds on the named one).
 
@@ -49,6 +49,10 @@ _BEFORE_UPSTREAM = re.compile(
 )
 #: Words right after the phrase saying the described concept builds on the named one ("Transformer-based").
 _AFTER_UPSTREAM = re.compile(r"^\W*(?:based|style|like|inspired|driven)\b")
+#: "It makes *deep learning* practical", "made *modern LLM scaling* practical": the named concept is what the
+#: described one makes possible, so it builds on it. Both halves must be there ("makes" alone says nothing).
+_MAKES_BEFORE = re.compile(r"\b(?:makes?|made|making)\W+(?:\w+\W+){0,2}$")
+_POSSIBLE_AFTER = re.compile(r"^\W*(?:\w+\W+){0,2}(?:practical|possible|feasible|tractable|scalable|affordable)\b")
 _SENTENCE_END = re.compile(r"[.;:!?](?:\s|$)")
 WINDOW = 80  # characters either side of the phrase that can hold a cue
 
@@ -81,7 +85,11 @@ def folded_direction(folded: str, phrase: str) -> int:
         after = after[: stop.start()]
     before = re.sub(r"[^a-z0-9]+", " ", before)
     after = re.sub(r"[^a-z0-9]+", " ", after)
-    if _BEFORE_DOWNSTREAM.search(before) or _AFTER_DOWNSTREAM.search(after):
+    if (
+        _BEFORE_DOWNSTREAM.search(before)
+        or _AFTER_DOWNSTREAM.search(after)
+        or (_MAKES_BEFORE.search(before) and _POSSIBLE_AFTER.search(after))
+    ):
         return -1
     if _BEFORE_UPSTREAM.search(before) or _AFTER_UPSTREAM.search(after):
         return 1
