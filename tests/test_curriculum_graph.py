@@ -157,6 +157,49 @@ def test_merges_are_explained_with_both_rules(ingested):
     assert "generic-head+normalized: transformer" in merge.rules
 
 
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        # one topic written twice: other word forms, extras in parentheses, "X and Y" / "X & Y" / "X: Y"
+        ("Learning Rate Schedule", "Learning Rate Scheduling", True),
+        ("Federated Learning", "Federated Learning (FedAvg)", True),
+        ("Mixed Precision Training", "Mixed-Precision Training (FP16, BF16, FP8)", True),
+        ("Model Compression", "Model Compression and Pruning", True),
+        ("Differential Privacy", "Differential Privacy & DP-SGD", True),
+        ("Multi-Armed Bandits", "Multi-Armed Bandits: ε-Greedy, UCB, Thompson Sampling", True),
+        # a kind and its subtype, a field and a method in it, one word: different topics
+        ("Principal Component Analysis", "Kernel PCA", False),
+        ("Markov Decision Processes", "Semi-Markov Decision Processes", False),
+        ("Mechanistic Interpretability", "Sparse Autoencoder (Mechanistic Interpretability)", False),
+        ("Diffusion Models", "Denoising Diffusion Probabilistic Models", False),
+        ("Token", "Tokenization", False),
+        ("Attention Mechanism", "Attention Mechanism Theory", False),
+    ],
+)
+def test_titles_written_twice(a, b, same):
+    from kg.inference.taxonomy import _written_twice
+
+    one, two = Concept(id="a", label=a), Concept(id="b", label=b)
+    assert _written_twice(one, two) is same and _written_twice(two, one) is same
+
+
+def test_one_topic_written_twice_is_linked_not_a_prerequisite_of_itself(indexed):
+    """Issue #17: "Red-Teaming" required "Red-Teaming and Adversarial Evaluation" (0.999), Federated
+    Learning (FedAvg) required Federated Learning; they are one topic each, linked as such."""
+    cat = indexed[0].catalog
+    same = {(c.id, str(f.value)) for c in cat.concepts.values() for f in c.relations.get("same_topic", [])}
+    prereq = {(c.id, str(f.value)) for c in cat.concepts.values() for f in c.inferred_prerequisites}
+    for a, b in [
+        ("red-teaming", "red-teaming-and-adversarial-evaluation"),
+        ("federated-learning", "federated-learning-fedavg"),
+        ("learning-rate-schedule", "learning-rate-scheduling"),
+        ("mixed-precision-training", "mixed-precision-training-fp16-bf16-fp8"),
+    ]:
+        assert (a, b) in same and (b, a) in same, (a, b)
+        assert (a, b) not in prereq and (b, a) not in prereq, (a, b)
+    assert ("markov-decision-processes", "semi-markov-decision-processes") not in same
+
+
 # ---------------------------------------------------------------- end to end
 
 

@@ -33,6 +33,8 @@ GENUS_WINDOW = 6
 SAME_TOPIC_SIMILARITY = 0.55
 #: ... or this close when the labels share nothing but meaning.
 SAME_TOPIC_SIMILARITY_ALONE = 0.92
+#: ... or this close when one title is the other written again (:func:`_written_twice`).
+SAME_TOPIC_SIMILARITY_TITLES = 0.75
 #: Nearest concepts searched for same-topic partners (see :func:`same_topic_relations`).
 SAME_TOPIC_NEIGHBOURS = 32
 
@@ -176,8 +178,10 @@ def same_topic_relations(
             continue
         contained = any(set(fa) < set(fb) or set(fb) < set(fa) or fa == fb for fa in forms[a] for fb in forms[b])
         shared = any(set(fa) & set(fb) for fa in forms[a] for fb in forms[b])
-        if (contained and len(min(forms[a] | forms[b], key=len)) >= 1 and _extra_is_minor(forms[a], forms[b])) or (
-            s >= SAME_TOPIC_SIMILARITY_ALONE and shared
+        if (
+            (contained and len(min(forms[a] | forms[b], key=len)) >= 1 and _extra_is_minor(forms[a], forms[b]))
+            or (s >= SAME_TOPIC_SIMILARITY_ALONE and shared)
+            or (s >= SAME_TOPIC_SIMILARITY_TITLES and _written_twice(concepts[a], concepts[b]))
         ):
             out.append(
                 Relation(
@@ -196,6 +200,39 @@ def same_topic_relations(
 _MINOR = frozenset({"deep", "dive", "primer", "basic", "introduction", "overview", "alignment", "practice"}) | {
     stem(w) for w in GENERIC_HEADS
 }
+
+
+_PARENTHESES = re.compile(r"\s*\([^()]*\)\s*")
+_JOINED = re.compile(r"\s+(?:and|&)\s+|\s*:\s+", re.I)
+
+
+def _written_twice(a: Concept, b: Concept) -> bool:
+    """Is one concept's title (or alt label) the other's written again? Words Snowball-stemmed as search
+    stems them (:func:`retrieval.lexical.tokenize`), in three shapes only, since a containment of any
+    words merges subtypes with their kind (Kernel PCA, Semi-Markov Decision Processes, Iterative DPO):
+
+    * the same words in other forms, two or more of them ("Learning Rate Schedule" / "Learning Rate
+      Scheduling"; one word alone is too little: "Token" / "Tokenization");
+    * the extra words all in parentheses: examples or aliases ("Federated Learning (FedAvg)",
+      "Mixed-Precision Training (FP16, BF16, FP8)"), not a field ("Sparse Autoencoder (Mechanistic
+      Interpretability)" adds words outside them);
+    * the other title followed by "and", "&" or ":" and more ("Model Compression and Pruning",
+      "Differential Privacy & DP-SGD", "Multi-Armed Bandits: ε-Greedy, UCB, Thompson Sampling").
+    """
+    from retrieval.lexical import tokenize
+
+    def same(short: str, long: str) -> bool:
+        words_short, words_long = frozenset(tokenize(short)), frozenset(tokenize(long))
+        if not words_short or words_short == words_long:
+            return len(words_short) >= 2
+        bare = _PARENTHESES.sub(" ", long)
+        if frozenset(tokenize(bare)) == words_short:
+            return True
+        parts = _JOINED.split(bare, maxsplit=1)
+        return len(parts) == 2 and frozenset(tokenize(parts[0])) == words_short
+
+    labels_a, labels_b = (a.label, *a.alt_labels), (b.label, *b.alt_labels)
+    return any(same(x, y) or same(y, x) for x in labels_a for y in labels_b)
 
 
 def _extra_is_minor(fa_set: set[tuple[str, ...]], fb_set: set[tuple[str, ...]]) -> bool:
