@@ -198,6 +198,9 @@ def test_one_topic_written_twice_is_linked_not_a_prerequisite_of_itself(indexed)
         assert (a, b) in same and (b, a) in same, (a, b)
         assert (a, b) not in prereq and (b, a) not in prereq, (a, b)
     assert ("markov-decision-processes", "semi-markov-decision-processes") not in same
+    # and another record of its own topic is not its genus ("Red-teaming is adversarial evaluation")
+    broader = {(c.id, str(f.value)) for c in cat.concepts.values() for f in c.relations.get("broader", [])}
+    assert not broader & same
 
 
 # ---------------------------------------------------------------- end to end

@@ -153,12 +153,13 @@ def infer(
     index = MentionIndex(concepts)
     mentions = concept_mentions(concepts, index)
     near = described_neighbours(concepts, ids, vectors, max(SAME_TOPIC_NEIGHBOURS, NEAR_NEEDED))
-    broader = broader_relations(concepts, index)
-    relations = (
-        broader
-        + related_relations(mentions, broader)
-        + same_topic_relations(concepts, ids, vectors, index.acronyms, near=near)
-    )
+    same_topic = same_topic_relations(concepts, ids, vectors, index.acronyms, near=near)
+    one_topic = {(r.source, r.target) for r in same_topic} | {(r.target, r.source) for r in same_topic}
+    # Another record of a concept's own topic is neither broader than it nor merely related to it
+    # ("Red-teaming is adversarial evaluation" named "Red-Teaming and Adversarial Evaluation" as its genus).
+    broader = [r for r in broader_relations(concepts, index) if (r.source, r.target) not in one_topic]
+    related = [r for r in related_relations(mentions, broader) if (r.source, r.target) not in one_topic]
+    relations = broader + related + same_topic
     same = same_topic_map(relations)
 
     # shared by the layer vote and the depth estimate; like every k-NN question below, read off ``near``
