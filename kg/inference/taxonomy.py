@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -219,20 +220,32 @@ def _written_twice(a: Concept, b: Concept) -> bool:
     * the other title followed by "and", "&" or ":" and more ("Model Compression and Pruning",
       "Differential Privacy & DP-SGD", "Multi-Armed Bandits: ε-Greedy, UCB, Thompson Sampling").
     """
-    from retrieval.lexical import tokenize
 
     def same(short: str, long: str) -> bool:
-        words_short, words_long = frozenset(tokenize(short)), frozenset(tokenize(long))
-        if not words_short or words_short == words_long:
+        words_short = _title_words(short)
+        whole, bare, head = _title_shapes(long)
+        if not words_short or words_short == whole:
             return len(words_short) >= 2
-        bare = _PARENTHESES.sub(" ", long)
-        if frozenset(tokenize(bare)) == words_short:
-            return True
-        parts = _JOINED.split(bare, maxsplit=1)
-        return len(parts) == 2 and frozenset(tokenize(parts[0])) == words_short
+        return words_short in (bare, head)
 
     labels_a, labels_b = (a.label, *a.alt_labels), (b.label, *b.alt_labels)
     return any(same(x, y) or same(y, x) for x in labels_a for y in labels_b)
+
+
+@lru_cache(maxsize=1 << 16)
+def _title_words(title: str) -> frozenset[str]:
+    from retrieval.lexical import tokenize
+
+    return frozenset(tokenize(title))
+
+
+@lru_cache(maxsize=1 << 16)
+def _title_shapes(title: str) -> tuple[frozenset[str], frozenset[str], frozenset[str] | None]:
+    """A title's words: all of them, those outside parentheses, those before "and" / "&" / ":" (if any).
+    Cached: a concept meets each of its close neighbours' titles once per pair."""
+    bare = _PARENTHESES.sub(" ", title)
+    parts = _JOINED.split(bare, maxsplit=1)
+    return _title_words(title), _title_words(bare), _title_words(parts[0]) if len(parts) == 2 else None
 
 
 def _extra_is_minor(fa_set: set[tuple[str, ...]], fb_set: set[tuple[str, ...]]) -> bool:
