@@ -27,6 +27,7 @@ TOY = {
     "adam": _c("adam", "Adam"),
     "bias": _c("bias", "Bias"),
     "rope": _c("rope", "Rotary Positional Embedding", "RoPE"),
+    "att": _c("att", "Attention Mechanism"),
 }
 
 
@@ -45,6 +46,10 @@ TOY = {
         ("a small world of agents", set()),  # but "model" is not dropped to a bare common noun
         ("Adam keeps moving averages; adam is a name", {"adam"}),  # short names only as written
         ("the bias of the estimator", set()),  # one short word is too ambiguous
+        # everyday English "attention" (AdaBoost's and conditional probability's descriptions) is no mention
+        ("misclassified examples receive more attention", set()),
+        ("after restricting attention to cases where another event occurred", set()),
+        ("self-attention computes attention over all tokens", {"att"}),
     ],
 )
 def test_mention_variants(text, expected):

@@ -59,6 +59,20 @@ BUILDS_ON_SUFFIXES = frozenset(
         "penalized",
     }
 )
+#: One-word names that are also everyday English after these words: "misclassified examples receive more
+#: *attention*", "restricting *attention* to cases where ..." name no attention mechanism. Only single-word
+#: matches are checked; "more attention heads" is a longer name and never reaches this test.
+IDIOMS: dict[str, frozenset[str]] = {
+    "attention": frozenset(
+        {
+            "more", "less", "little", "much", "special", "particular", "careful", "close", "undue",
+            "pay", "pays", "paid", "paying", "receive", "receives", "received", "receiving",
+            "draw", "draws", "drew", "drawn", "deserve", "deserves", "deserved", "attract", "attracts",
+            "restrict", "restricts", "restricted", "restricting", "focus", "focuses", "focused",
+            "turn", "turns", "turned", "shift", "shifts", "shifted",
+        }
+    )
+}  # fmt: skip
 _ACRONYM_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-+]*[A-Za-z0-9+]|[A-Z]{2,}")
 
 
@@ -138,6 +152,8 @@ class MentionIndex:
         while i < len(toks):
             for n in range(min(MAX_WORDS, len(toks) - i), 0, -1):
                 hit = self.phrases.get(tuple(keyed[i : i + n]))
+                if hit and n == 1 and i and toks[i - 1].lower() in IDIOMS.get(keyed[i], ()):
+                    hit = None  # everyday English, not the concept (see IDIOMS)
                 if hit:
                     phrase = " ".join(toks[i : i + n])
                     for cid in sorted(hit):
