@@ -28,6 +28,9 @@ TOY = {
     "bias": _c("bias", "Bias"),
     "rope": _c("rope", "Rotary Positional Embedding", "RoPE"),
     "att": _c("att", "Attention Mechanism"),
+    "prec": _c("prec", "Precision"),
+    "kern": _c("kern", "Kernel Methods"),
+    "align": _c("align", "Alignment"),
 }
 
 
@@ -50,6 +53,14 @@ TOY = {
         ("misclassified examples receive more attention", set()),
         ("after restricting attention to cases where another event occurred", set()),
         ("self-attention computes attention over all tokens", {"att"}),
+        # a word in another sense, told by its neighbour word (IDIOMS); the concept's own sense still names it
+        ("simulates low-precision arithmetic during training", set()),
+        ("the harmonic mean of precision and recall", {"prec"}),
+        ("fuses the operations into a single kernel launch on the GPU", set()),
+        ("writing high-performance GPU kernels", set()),
+        ("given a kernel k and noisy observations", {"kern"}),
+        ("the alignment between input and output sequences", set()),
+        ("preference data for alignment of chat models", {"align"}),
     ],
 )
 def test_mention_variants(text, expected):

@@ -59,19 +59,42 @@ BUILDS_ON_SUFFIXES = frozenset(
         "penalized",
     }
 )
-#: One-word names that are also everyday English after these words: "misclassified examples receive more
-#: *attention*", "restricting *attention* to cases where ..." name no attention mechanism. Only single-word
-#: matches are checked; "more attention heads" is a longer name and never reaches this test.
-IDIOMS: dict[str, frozenset[str]] = {
-    "attention": frozenset(
-        {
+#: One-word names that also have another sense, told apart by the word before or after them: "examples
+#: receive more *attention*" (everyday English), "*low-precision* arithmetic" (number formats, not the
+#: classification metric), "fused GPU *kernels*" (GPU code, not kernel methods), "the *alignment* between
+#: input and output" (sequence alignment, not AI alignment). Keyed by the name's stem: (words before,
+#: words after). Only single-word matches are checked; "attention heads" is a longer name and never
+#: reaches this test. The lists hold words seen in such phrases, not tuned per concept.
+IDIOMS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "attention": (
+        frozenset({
             "more", "less", "little", "much", "special", "particular", "careful", "close", "undue",
             "pay", "pays", "paid", "paying", "receive", "receives", "received", "receiving",
             "draw", "draws", "drew", "drawn", "deserve", "deserves", "deserved", "attract", "attracts",
             "restrict", "restricts", "restricted", "restricting", "focus", "focuses", "focused",
             "turn", "turns", "turned", "shift", "shifts", "shifted",
-        }
-    )
+        }),
+        frozenset(),
+    ),
+    "precision": (
+        frozenset({
+            "low", "lower", "reduced", "reduce", "mixed", "half", "full", "single", "double", "higher",
+            "numerical", "numeric", "finite", "arbitrary", "machine", "bit", "weight", "activation",
+            "fp16", "fp32", "fp8", "bf16", "int8", "int4", "sparse", "specified", "useful", "more",
+        }),
+        frozenset({"format", "formats", "number", "numbers", "arithmetic", "matrix", "matrices", "training"}),
+    ),
+    "kernel": (
+        frozenset({
+            "gpu", "cuda", "triton", "fused", "custom", "attention", "specialized", "specialised", "compute",
+            "purpose", "intensity", "mamba", "optimized", "optimised", "efficient", "handwritten", "matmul",
+        }),
+        frozenset({"launch", "launches", "fusion", "level", "programming", "code", "developers"}),
+    ),
+    "alignment": (
+        frozenset({"additive", "soft", "hard", "monotonic", "grained", "sequence", "word", "temporal"}),
+        frozenset({"between", "uniformity", "score", "scores", "matrix", "path", "model"}),
+    ),
 }  # fmt: skip
 _ACRONYM_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-+]*[A-Za-z0-9+]|[A-Z]{2,}")
 
@@ -152,8 +175,8 @@ class MentionIndex:
         while i < len(toks):
             for n in range(min(MAX_WORDS, len(toks) - i), 0, -1):
                 hit = self.phrases.get(tuple(keyed[i : i + n]))
-                if hit and n == 1 and i and toks[i - 1].lower() in IDIOMS.get(keyed[i], ()):
-                    hit = None  # everyday English, not the concept (see IDIOMS)
+                if hit and n == 1 and _other_sense(toks, keyed, i):
+                    hit = None  # the word in another sense (see IDIOMS)
                 if hit:
                     phrase = " ".join(toks[i : i + n])
                     for cid in sorted(hit):
@@ -170,6 +193,12 @@ class MentionIndex:
                 for cid in sorted(self.acronyms.get(head, ())):
                     found.setdefault(cid, head)
         return list(found.items())
+
+
+def _other_sense(toks: list[str], keyed: list[str], i: int) -> bool:
+    """Is the single word ``toks[i]`` used in another sense than the concept's (:data:`IDIOMS`)?"""
+    before, after = IDIOMS.get(keyed[i], (frozenset(), frozenset()))
+    return bool((i and toks[i - 1].lower() in before) or (i + 1 < len(toks) and toks[i + 1].lower() in after))
 
 
 def concept_mentions(concepts: Mapping[str, Concept], index: MentionIndex | None = None) -> list[Mention]:
