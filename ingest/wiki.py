@@ -98,6 +98,10 @@ def split_title(
     for i in range(n // 2, 1, -1):
         if text[i - 1] == " " or text[i] == " ":
             continue
+        # The restatement opens as the title does: ``xLSTMxLSTM``, ``BM25BM25``, never ``AaaA …`` read as
+        # ``Aa`` + ``aA …`` (a cut between two lower-case letters of one word).
+        if text[0].isalpha() and text[i].isalpha() and text[0].isupper() != text[i].isupper():
+            continue
         q = 1 if text[i] in "“\"‘'" else 0
         if low.startswith(low[:i], i + q) and _boundary(text, 2 * i + q):
             return TitleSplit(text[:i], text[i:], "echo")
