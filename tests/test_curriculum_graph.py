@@ -31,6 +31,7 @@ TOY = {
     "prec": _c("prec", "Precision"),
     "kern": _c("kern", "Kernel Methods"),
     "align": _c("align", "Alignment"),
+    "cal": _c("cal", "Calibration"),
 }
 
 
@@ -61,6 +62,8 @@ TOY = {
         ("given a kernel k and noisy observations", {"kern"}),
         ("the alignment between input and output sequences", set()),
         ("preference data for alignment of chat models", {"align"}),
+        ("the inverse Hessian of a small calibration set", set()),
+        ("it improves probability calibration on a validation set", {"cal"}),
     ],
 )
 def test_mention_variants(text, expected):

@@ -62,7 +62,8 @@ BUILDS_ON_SUFFIXES = frozenset(
 #: One-word names that also have another sense, told apart by the word before or after them: "examples
 #: receive more *attention*" (everyday English), "*low-precision* arithmetic" (number formats, not the
 #: classification metric), "fused GPU *kernels*" (GPU code, not kernel methods), "the *alignment* between
-#: input and output" (sequence alignment, not AI alignment). Keyed by the name's stem: (words before,
+#: input and output" (sequence alignment, not AI alignment), "a *calibration* set" (quantization data),
+#: "document-length *normalization*" (not a normalization layer). Keyed by the name's stem: (words before,
 #: words after). Only single-word matches are checked; "attention heads" is a longer name and never
 #: reaches this test. The lists hold words seen in such phrases, not tuned per concept.
 IDIOMS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
@@ -95,6 +96,10 @@ IDIOMS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         frozenset({"additive", "soft", "hard", "monotonic", "grained", "sequence", "word", "temporal"}),
         frozenset({"between", "uniformity", "score", "scores", "matrix", "path", "model"}),
     ),
+    # "a small calibration set" for quantization, not calibrated probabilities
+    "calibration": (frozenset(), frozenset({"set", "sets", "data", "dataset", "samples", "batch"})),
+    # "document-length normalization", "text normalization", "explicit normalization" (a partition function)
+    "normalization": (frozenset({"length", "text", "unicode", "explicit", "score"}), frozenset({"constant"})),
 }  # fmt: skip
 _ACRONYM_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-+]*[A-Za-z0-9+]|[A-Z]{2,}")
 
