@@ -65,7 +65,8 @@ BUILDS_ON_SUFFIXES = frozenset(
 #: input and output" (sequence alignment, not AI alignment), "a *calibration* set" (quantization data),
 #: "document-length *normalization*" (not a normalization layer). Keyed by the name's stem: (words before,
 #: words after). Only single-word matches are checked; "attention heads" is a longer name and never
-#: reaches this test. The lists hold words seen in such phrases, not tuned per concept.
+#: reaches this test. The lists hold words that mark the other sense (most of them read in the sources),
+#: chosen by reading the mentions, not by any gold set.
 IDIOMS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "attention": (
         frozenset({
