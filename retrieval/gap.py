@@ -134,17 +134,18 @@ class GapFinder:
         return res
 
     # ----------------------------------------------------------------- gap
-    def order(self, nodes: set[str]) -> list[str]:
+    def order(self, nodes: set[str], view: PrereqGraph) -> list[str]:
         """Foundations first; ties by layer then id, so the order is stable.
 
         Over the transitive requirements among ``nodes``, not only their direct edges: a capped plan can
         leave out the concept between two it lists (Decision Tree rests on Gradient Descent through Support
-        Vector Machine, which Gradient Boosting's plan has no place for), and the order must still hold."""
+        Vector Machine, which Gradient Boosting's plan has no place for), and the order must still hold.
+        ``view``: the plan's own small graph (:meth:`PrereqGraph.around`), which holds those closures."""
         import networkx as nx
 
         sub = nx.DiGraph()  # a -> b when b requires a, directly or through concepts left out
         sub.add_nodes_from(nodes)
-        sub.add_edges_from((b, a) for a in nodes for b in self.graph.prerequisites(a) & nodes)
+        sub.add_edges_from((b, a) for a in nodes for b in view.prerequisites(a) & nodes)
 
         def key(n: str) -> str:
             layer, _ = self.cat.concepts[n].layer_with_flag()
@@ -210,7 +211,7 @@ class GapFinder:
                     break
         chains = {t: view.chains(t) for t in dict.fromkeys(ids)}
         items = []
-        for cid in self.order(set(needed)):
+        for cid in self.order(set(needed), view):
             c = self.cat.concepts[cid]
             chain = chains[needed[cid][0]][cid]
             inferred = [

@@ -154,13 +154,12 @@ def infer(
     mentions = concept_mentions(concepts, index)
     near = described_neighbours(concepts, ids, vectors, max(SAME_TOPIC_NEIGHBOURS, NEAR_NEEDED))
     same_topic = same_topic_relations(concepts, ids, vectors, index.acronyms, near=near)
-    one_topic = {(r.source, r.target) for r in same_topic} | {(r.target, r.source) for r in same_topic}
+    same = same_topic_map(same_topic)
     # Another record of a concept's own topic is neither broader than it nor merely related to it
     # ("Red-teaming is adversarial evaluation" named "Red-Teaming and Adversarial Evaluation" as its genus).
-    broader = [r for r in broader_relations(concepts, index) if (r.source, r.target) not in one_topic]
-    related = [r for r in related_relations(mentions, broader) if (r.source, r.target) not in one_topic]
+    broader = [r for r in broader_relations(concepts, index) if r.target not in same.get(r.source, ())]
+    related = [r for r in related_relations(mentions, broader) if r.target not in same.get(r.source, ())]
     relations = broader + related + same_topic
-    same = same_topic_map(relations)
 
     # shared by the layer vote and the depth estimate; like every k-NN question below, read off ``near``
     near_layered = layer_neighbours(concepts, ids, vectors, shared=near)

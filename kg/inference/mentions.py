@@ -102,6 +102,7 @@ IDIOMS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     # "document-length normalization", "text normalization", "explicit normalization" (a partition function)
     "normalization": (frozenset({"length", "text", "unicode", "explicit", "score"}), frozenset({"constant"})),
 }  # fmt: skip
+_ONE_SENSE: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
 _ACRONYM_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-+]*[A-Za-z0-9+]|[A-Z]{2,}")
 
 
@@ -203,7 +204,7 @@ class MentionIndex:
 
 def _other_sense(toks: list[str], keyed: list[str], i: int) -> bool:
     """Is the single word ``toks[i]`` used in another sense than the concept's (:data:`IDIOMS`)?"""
-    before, after = IDIOMS.get(keyed[i], (frozenset(), frozenset()))
+    before, after = IDIOMS.get(keyed[i], _ONE_SENSE)
     return bool((i and toks[i - 1].lower() in before) or (i + 1 < len(toks) and toks[i + 1].lower() in after))
 
 
