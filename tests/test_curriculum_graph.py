@@ -70,6 +70,50 @@ def test_mention_variants(text, expected):
     assert {cid for cid, _ in MentionIndex(TOY).find(text)} == expected
 
 
+LISTS = {
+    "jh": _c("jh", "Jacobian and Hessian"),
+    "sfr": _c("sfr", "Sets, Functions, and Relations"),
+    "pe": _c("pe", "Poisson and Exponential Distributions"),
+    "rlb": _c("rlb", "Reinforcement Learning Environments and Benchmarks"),
+    "tpp": _c("tpp", "Tensor and Pipeline Parallelism"),
+    "tp": _c("tp", "Tensor Parallelism"),
+    "dare": _c("dare", "DARE", "Drop And REscale"),
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("uses the inverse Hessian of the loss", {"jh"}),  # a listed term of art names its list
+        ("the Jacobian determinant", {"jh"}),
+        ("maps functions to functions", set()),  # everyday English names nothing ("functions" is a whole word)
+        ("counts arrivals with a Poisson distribution", {"pe"}),  # modifier + the head it shares
+        ("public benchmarks such as MMLU", set()),  # after a phrase a one-word part may share its modifier
+        ("shards each layer with tensor parallelism", {"tp"}),  # an existing name keeps naming its concept alone
+        ("it rescales the logits", set()),  # only the preferred label's list, not an acronym's expansion
+    ],
+)
+def test_listed_terms_name_their_list(text, expected):
+    assert {cid for cid, _ in MentionIndex(LISTS).find(text)} == expected
+
+
+def test_common_listed_terms_name_nothing():
+    """A term most descriptions use is too common to point at one list title (MAX_TERM_SHARE)."""
+    many = {f"d{i}": _c(f"d{i}", f"Topic {i}", text="the hessian matters") for i in range(3)}
+    concepts = {"jh": LISTS["jh"], **many, **{f"q{i}": _c(f"q{i}", f"Quiet {i}", text="no match") for i in range(40)}}
+    assert MentionIndex(concepts).find("the Hessian") == []
+    assert MentionIndex({"jh": LISTS["jh"]}).find("the Hessian") == [("jh", "hessian")]
+
+
+def test_listed_terms_on_real_descriptions(ingested):
+    """Principal Component Analysis names covariance (the issue's example), GPTQ the Hessian; nothing
+    names "Sets, Functions, and Relations" by the word "functions"."""
+    said = {(m.source, m.target): m.phrase for m in concept_mentions({c.id: c for c in ingested.concepts})}
+    assert said[("principal-component-analysis", "expectation-variance-covariance-and-moments")] == "covariance"
+    assert said[("gptq-quantization", "jacobian-and-hessian")].lower() == "hessian"
+    assert not any(t == "sets-functions-and-relations" and p.lower() == "functions" for (_, t), p in said.items())
+
+
 def test_longest_mention_wins():
     concepts = {"a": _c("a", "Attention Mechanism"), "t": _c("t", "Attention Mechanism Theory")}
     assert [cid for cid, _ in MentionIndex(concepts).find("attention mechanism theory explains it")] == ["t"]

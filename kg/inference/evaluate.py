@@ -90,7 +90,9 @@ def evaluate(
     result = infer(blind, visible, ids, vectors, targets=hidden_sources, store_threshold=min(thresholds))
     out: dict[str, object] = {"seed": seed, "hidden_edges": len(hidden), "hidden_concepts": len(hidden_sources)}
     for t in thresholds:
-        pred = {(e.source, e.target) for e in result.edges if e.confidence >= t}
+        # Only the hidden concepts' edges are predictions: the stub-slug links the inference adds for every
+        # stub ("the-hessian-matrix" -> "jacobian-and-hessian") are never among the hidden edges.
+        pred = {(e.source, e.target) for e in result.edges if e.confidence >= t and e.source in hidden_sources}
         out[f"model@{t}"] = _score(pred, hidden, truth).row()
 
     vgraph = nx.DiGraph(visible)

