@@ -85,7 +85,7 @@ def plan_lines(ws: Any) -> list[str]:
         "## Learning plans against the expert gold set (`ckg eval --plans`)",
         "",
         f"`data/eval/plans.jsonl`: {len(gold)} topic-wiki / working-notes / concept-library targets, each written "
-        "before anything was tuned on it (88 before #17, 33 at stop 22, 33 at stop 26, 40 at stop 27; README there). "
+        "before anything was tuned on it (88 before #17, 33 at stop 22, 33 at stop 26, 40 at stop 27, 40 at stop 28; README there). "
         f"`dev` ({count['dev']}) trains the expert model and was looked at while tuning (choices by "
         f"4-fold cross-validation over its targets); `test` ({count['test']}) never was. A group is met when "
         "`ckg path TARGET` holds any member.",
