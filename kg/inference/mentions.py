@@ -171,12 +171,13 @@ class MentionIndex:
                         if len(tokens) > 1 and tokens[-1] in GENERIC_HEADS and (len(tokens) > 2 or _NAMED_HEAD(tokens)):
                             self._add(tokens[:-1], c.id)
                     # "Gram Matrices and Kernel Matrices" is named by either part (parts of two words or more).
-                    listed = [words(part) for part in _CONJUNCTION.split(text)] if _CONJUNCTION.search(text) else []
-                    for tokens in listed:
+                    for tokens in _parts(text):
                         if len(tokens) >= 2:
                             self._add(tokens, c.id)
-                    if text == parts.main == label == c.label:
-                        terms.extend((tokens, c.id) for tokens in _listed_terms(listed))
+            # One-word terms only from the preferred label as written: not from an acronym's expansion
+            # ("Drop And REscale") nor from a title with a parenthesis ("Linear and Quadratic ... (LDA / QDA)").
+            if analyse(c.label).main == c.label:
+                terms.extend((tokens, c.id) for tokens in _listed_terms(_parts(c.label)))
         # Listed terms last: a phrase that already is some concept's name keeps naming that concept alone.
         rare = _rare_words(concepts, {t[0] for t, _ in terms if len(t) == 1})
         for tokens, cid in terms:
@@ -221,6 +222,11 @@ class MentionIndex:
                 for cid in sorted(self.acronyms.get(head, ())):
                     found.setdefault(cid, head)
         return list(found.items())
+
+
+def _parts(title: str) -> list[list[str]]:
+    """The words of each part of a conjunction title ("Jacobian and Hessian"); none for any other title."""
+    return [words(part) for part in _CONJUNCTION.split(title)] if _CONJUNCTION.search(title) else []
 
 
 def _listed_terms(parts: list[list[str]]) -> list[list[str]]:
