@@ -135,28 +135,28 @@ def test_a_plan_with_two_known_concepts_is_the_library_s_gap_and_its_drawing(pag
     assert "target" in legend and "known (greyed)" in legend and "inferred, with its confidence" in legend
     shot(page, "plan")
 
-    # "Everything up to layer 0B" joins the known concepts, and the URL says so.
-    page.select_option("#plan-layer", "0B")
+    # "Everything up to layer 1" joins the known concepts (cross-validation leaves the plan), and the URL says so.
+    page.select_option("#plan-layer", "1")
     page.click("#plan-form button[type=submit]")
-    page.wait_for_function("location.hash.includes('upto=0B')")
+    page.wait_for_function("location.hash.includes('upto=1')")
     page.wait_for_function(
         "document.querySelectorAll('#plan li').length && !document.getElementById('plan-status').textContent.includes('…')"
     )
-    with_layers = finder.gap(["gradient-boosting-machines"], finder.known_set(sorted(known), None, "0B"))
+    with_layers = finder.gap(["gradient-boosting-machines"], finder.known_set(sorted(known), None, "1"))
     page.wait_for_function(f"document.querySelectorAll('#plan li').length === {len(with_layers.missing)}")
     assert len(with_layers.missing) < len(shown)
 
 
 def test_a_long_plan_says_what_it_left_out_and_lists_it_on_request(page):
-    """Gradient Boosting Machines' chains reach 27 prerequisites: the page lists the nearest 20, says 7 are
-    not listed, and its "list all" link (a shareable URL) lists all 27."""
+    """Gradient Boosting Machines' chains reach 26 prerequisites: the page lists the nearest 20, says 6 are
+    not listed, and its "list all" link (a shareable URL) lists all 26."""
     page.goto("/#/plan/gradient-boosting-machines")
     page.wait_for_function("document.getElementById('plan-status').textContent.includes('concepts to learn')")
     assert len(page.query_selector_all("#plan li")) == 20
-    assert "(7 deeper prerequisites not listed: list all)" in page.inner_text("#plan-status")
+    assert "(6 deeper prerequisites not listed: list all)" in page.inner_text("#plan-status")
     page.click("#plan-full")
     page.wait_for_function("location.hash === '#/plan/gradient-boosting-machines?full=1'")
-    page.wait_for_function("document.querySelectorAll('#plan li').length === 27")
+    page.wait_for_function("document.querySelectorAll('#plan li').length === 26")
     assert "not listed" not in page.inner_text("#plan-status")
 
 

@@ -114,6 +114,35 @@ def test_listed_terms_on_real_descriptions(ingested):
     assert not any(t == "sets-functions-and-relations" and p.lower() == "functions" for (_, t), p in said.items())
 
 
+def test_partial_names_weigh_the_rare_words_of_a_label():
+    """A text naming part of a label (its rare words) is a candidate; a label that extends the concept's own
+    is narrower and never one; a word most labels use opens nothing."""
+    from kg.inference.partial import partial_names
+
+    concepts = {
+        "ln": _c("ln", "Layer Normalization"),
+        "db": _c("db", "Decoder Block", text="Self-attention and an MLP, wrapped with residuals and normalization."),
+        "dl": _c("dl", "Data Leakage", text="Target leakage is one kind of data leakage."),
+        "tl": _c("tl", "Target Leakage vs. Data Leakage"),
+        **{f"m{i}": _c(f"m{i}", f"Model {i}") for i in range(60)},  # "model" is in most labels
+        "mx": _c("mx", "Mixture Model", text="A model of models."),
+    }
+    found = partial_names(concepts)
+    assert found["db"] == {"ln": 0.5}  # "normalization" of the two equally rare words
+    assert "tl" not in found.get("dl", {})  # the longer label names a narrower topic
+    assert found["tl"]["dl"] == 1.0  # the other way round it is a candidate
+    assert not any(t.startswith("m") for t in found.get("mx", {}))  # "model" opens no candidate
+
+
+def test_partial_names_on_real_descriptions(ingested):
+    from kg.inference.partial import partial_names
+
+    found = partial_names({c.id: c for c in ingested.concepts})
+    assert {"layer-normalization", "residual-connection"} <= found["decoder-block"].keys()
+    assert {"gradient-descent", "stochastic-gradient-descent"} <= found["mini-batch-gradient-descent"].keys()
+    assert "target-leakage-vs-data-leakage" not in found["data-leakage"]
+
+
 def test_longest_mention_wins():
     concepts = {"a": _c("a", "Attention Mechanism"), "t": _c("t", "Attention Mechanism Theory")}
     assert [cid for cid, _ in MentionIndex(concepts).find("attention mechanism theory explains it")] == ["t"]

@@ -38,6 +38,7 @@ from kg.graph import USE_THRESHOLD
 from kg.inference.acyclic import Acyclic, reachable
 from kg.inference.layers import LAYER_ORDER, LAYERS
 from kg.inference.mentions import Mention, MentionIndex, concept_mentions
+from kg.inference.partial import partial_names
 from kg.inference.scoring import FEATURES, NEAR_NEEDED, Candidate, EdgeModel, Evidence, expert_rows, training_rows
 from kg.inference.taxonomy import (
     SAME_TOPIC_NEIGHBOURS,
@@ -172,7 +173,19 @@ def infer(
     for v in values:
         if v.prop == "layer":
             layers[v.concept] = str(v.value)
-    evidence = Evidence(concepts, ids, vectors, graph, layers, levels, mentions, broader, index, near=near)
+    evidence = Evidence(
+        concepts,
+        ids,
+        vectors,
+        graph,
+        layers,
+        levels,
+        mentions,
+        broader,
+        index,
+        near=near,
+        partial=partial_names(concepts),
+    )
 
     teachers = sorted(n for n in graph if graph.out_degree(n) > 0 and not concepts[n].stub)
     if len(teachers) > MAX_TRAIN:

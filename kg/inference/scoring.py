@@ -17,6 +17,8 @@ mean the same for a theory topic and a wiki entry:
 * ``inherit_max`` / ``inherit_sum``: similar concepts that require ``t``;
 * ``layer_gap`` / ``deeper`` / ``level_gap``: depth order (inferred layers where none is stated);
 * ``generality``: how many concepts name ``t`` (log), and the difference to ``c``'s;
+* ``partial``: ``c``'s texts hold the distinctive words of ``t``'s label without its whole name
+  ("a decoding heuristic" for Decoding Strategies; :mod:`~kg.inference.partial`), as a share;
 * ``cue_forward`` / ``cue_backward``: the sentences that name one from the other say
   which builds on which ("the principle that backpropagation applies",
   "trains it by Q-learning"; :mod:`~kg.inference.cues`). Mentions alone are
@@ -64,11 +66,21 @@ FEATURES = (
     "co_required",
     "cue_forward",
     "cue_backward",
+    "partial",
 )
 #: Feature columns that are not whole numbers (and are rounded, see :meth:`Evidence.features`).
 _CONTINUOUS = tuple(
     FEATURES.index(f)
-    for f in ("refd", "similarity", "inherit_max", "inherit_sum", "generality", "generality_gap", "popularity")
+    for f in (
+        "refd",
+        "similarity",
+        "inherit_max",
+        "inherit_sum",
+        "generality",
+        "generality_gap",
+        "popularity",
+        "partial",
+    )
 )
 NEIGHBOURS = 10
 REFD_NEIGHBOURS = 10
@@ -87,13 +99,13 @@ class Candidate:
     why: dict[str, str] = field(default_factory=dict)
 
     def method(self) -> str:
-        order = ("mention", "genus", "in_label", "neighbours", "co-required", "nearby", "similar")
+        order = ("mention", "genus", "in_label", "partial", "neighbours", "co-required", "nearby", "similar")
         return "+".join(k for k in order if k in self.why) or "similar"
 
     def evidence(self) -> str:
         return "; ".join(
             self.why[k]
-            for k in ("genus", "in_label", "mention", "neighbours", "co-required", "nearby", "similar")
+            for k in ("genus", "in_label", "mention", "partial", "neighbours", "co-required", "nearby", "similar")
             if k in self.why
         )
 
@@ -113,8 +125,11 @@ class Evidence:
         broader: list[Relation],
         index: MentionIndex,
         near: Mapping[str, list[tuple[str, float]]] | None = None,
+        partial: Mapping[str, Mapping[str, float]] | None = None,
     ) -> None:
         self.concepts = concepts
+        #: What each concept's texts name in part (:func:`~kg.inference.partial.partial_names`), with the share.
+        self.partial = partial or {}
         self.graph = graph
         self.layers = layers
         self.levels = levels
@@ -236,6 +251,8 @@ class Evidence:
             add(g.target, "genus", f"{cid} is a kind of {g.target}: {g.evidence}")
         for t, phrase in self.in_label.get(cid, []):
             add(t, "in_label", f'label names "{phrase}"')
+        for t, share in self.partial.get(cid, {}).items():
+            add(t, "partial", f"{cid} uses the words of {t}'s label (share {share:.2f})")
         for n, s in self.near.get(cid, [])[:NEIGHBOURS]:
             add(n, "similar", f"similar (cosine {s:.2f})")
         for n, s in self.near_teachers.get(cid, []):
@@ -288,6 +305,7 @@ class Evidence:
             float(co),
             float(forward > 0),
             float(forward < 0),
+            self.partial.get(c, {}).get(t, 0.0),
         ]
         # Rounded so that float noise in the last bits of a dot product cannot flip a decision. Only the
         # columns that can carry such noise: the others are whole numbers already (8.4M calls at 100k).
