@@ -135,7 +135,7 @@ def test_a_plan_with_two_known_concepts_is_the_library_s_gap_and_its_drawing(pag
     assert "target" in legend and "known (greyed)" in legend and "inferred, with its confidence" in legend
     shot(page, "plan")
 
-    # "Everything up to layer 1" joins the known concepts (cross-validation leaves the plan), and the URL says so.
+    # "Everything up to layer 1" joins the known concepts (bias-variance-tradeoff leaves the plan), and the URL says so.
     page.select_option("#plan-layer", "1")
     page.click("#plan-form button[type=submit]")
     page.wait_for_function("location.hash.includes('upto=1')")
@@ -148,15 +148,15 @@ def test_a_plan_with_two_known_concepts_is_the_library_s_gap_and_its_drawing(pag
 
 
 def test_a_long_plan_says_what_it_left_out_and_lists_it_on_request(page):
-    """Gradient Boosting Machines' chains reach 26 prerequisites: the page lists the nearest 20, says 6 are
-    not listed, and its "list all" link (a shareable URL) lists all 26."""
+    """Gradient Boosting Machines' chains reach 30 prerequisites: the page lists the nearest 20, says 10 are
+    not listed, and its "list all" link (a shareable URL) lists all 30."""
     page.goto("/#/plan/gradient-boosting-machines")
     page.wait_for_function("document.getElementById('plan-status').textContent.includes('concepts to learn')")
     assert len(page.query_selector_all("#plan li")) == 20
-    assert "(6 deeper prerequisites not listed: list all)" in page.inner_text("#plan-status")
+    assert "(10 deeper prerequisites not listed: list all)" in page.inner_text("#plan-status")
     page.click("#plan-full")
     page.wait_for_function("location.hash === '#/plan/gradient-boosting-machines?full=1'")
-    page.wait_for_function("document.querySelectorAll('#plan li').length === 26")
+    page.wait_for_function("document.querySelectorAll('#plan li').length === 30")
     assert "not listed" not in page.inner_text("#plan-status")
 
 

@@ -78,7 +78,7 @@ __all__ = [
 ]
 
 STORE_THRESHOLD = 0.05  # below this an edge is not even written to the inferred graph
-MAX_EDGES = 6  # direct inferred prerequisites per concept
+MAX_EDGES = 7  # direct inferred prerequisites per concept
 HUB_SHARE = 0.04  # no concept receives more than this share of the inferred edges
 MAX_TRAIN = 3000  # concepts whose candidates train the edge model
 #: How much deeper (in layers) than its concept a direct prerequisite may be: depths of concepts without a
