@@ -1,12 +1,13 @@
 """Partial names: a description that uses a concept's distinctive label words without its whole name.
 
-Repetition Penalty is "a decoding heuristic" (Decoding Strategies), a decoder block is wrapped "with
-residual connections and normalization" (Layer Normalization), Xavier initialisation keeps signals
-stable "in deep networks" (Deep Neural Network). No mention is found there - the whole label is never
-written - yet the words that make the label distinctive are. :func:`partial_names` scores each such pair
-by the share of the label's words the text holds, each word weighted by how rare it is among labels
-(IDF), so "decoding" counts for much and "strategies" for little; the edge model learns what a share
-is worth, as it does for every other feature.
+A decoder block is wrapped "with residual connections and normalization" (Layer Normalization, share
+0.53); Xavier initialisation's description speaks of deep networks (Deep Neural Network, 0.68). No
+mention is found there - the whole label is never written - yet the words that make the label
+distinctive are. :func:`partial_names` scores each such pair by the share of the label's words the text
+holds, each word weighted by how rare it is among labels (IDF), so a word few labels use counts for much
+and "learning" for little; the edge model learns what a share is worth, as it does for every other
+feature. Repetition Penalty's "decoding heuristic" stays below the bar for Decoding Strategies:
+"decoding" is in seven labels, "strategies" in one.
 
 Only words that few labels use (at most :data:`OPENING_SHARE` of them) open a candidate: "learning" or
 "model" alone would make every concept a candidate of every other. Every text is read once: ~2 s of

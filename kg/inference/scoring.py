@@ -18,7 +18,8 @@ mean the same for a theory topic and a wiki entry:
 * ``layer_gap`` / ``deeper`` / ``level_gap``: depth order (inferred layers where none is stated);
 * ``generality``: how many concepts name ``t`` (log), and the difference to ``c``'s;
 * ``partial``: ``c``'s texts hold the distinctive words of ``t``'s label without its whole name
-  ("a decoding heuristic" for Decoding Strategies; :mod:`~kg.inference.partial`), as a share;
+  ("wrapped with residual connections and normalization" for Layer Normalization;
+  :mod:`~kg.inference.partial`), as a share;
 * ``cue_forward`` / ``cue_backward``: the sentences that name one from the other say
   which builds on which ("the principle that backpropagation applies",
   "trains it by Q-learning"; :mod:`~kg.inference.cues`). Mentions alone are
