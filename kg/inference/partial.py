@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 
 from ingest.concepts import Concept
-from ingest.text import STOPWORDS, stem, words
+from ingest.text import content_key, stem, words
 
 #: A pair is a candidate when the text holds at least this IDF-weighted share of the label's words.
 MIN_SHARE = 0.5
@@ -30,7 +30,9 @@ OPENING_SHARE = 0.02
 
 
 def _label_words(c: Concept) -> list[str]:
-    return sorted({stem(w) for w in words(c.label) if w not in STOPWORDS})
+    """The label's content words, stemmed as merging compares labels (:func:`ingest.labels.keys`); sorted,
+    so that IDF sums add up in one order whatever the process's hash seed."""
+    return sorted({stem(w) for w in content_key(words(c.label))})
 
 
 def partial_names(concepts: Mapping[str, Concept]) -> dict[str, dict[str, float]]:
@@ -39,6 +41,7 @@ def partial_names(concepts: Mapping[str, Concept]) -> dict[str, dict[str, float]
     A concept's own words are those of its label and of every description (all sources)."""
     live = sorted(cid for cid, c in concepts.items() if not c.stub)
     labels = {cid: _label_words(concepts[cid]) for cid in live}
+    label_sets = {cid: frozenset(ws) for cid, ws in labels.items()}
     df: dict[str, int] = defaultdict(int)
     for ws in labels.values():
         for w in ws:
@@ -59,9 +62,8 @@ def partial_names(concepts: Mapping[str, Concept]) -> dict[str, dict[str, float]
         for ref in c.sources:
             own.update(stem(w) for w in words(ref.description or ""))
         found: dict[str, float] = {}
-        mine = set(labels[cid])
         for t in sorted({t for w in own & opening.keys() for t in opening[w]} - {cid}):
-            if mine <= set(labels[t]):
+            if label_sets[cid] <= label_sets[t]:
                 continue  # "Data Leakage" -/-> "Target Leakage vs. Data Leakage": a label extending mine is narrower
             total = sum(idf[w] for w in labels[t])
             share = sum(idf[w] for w in labels[t] if w in own) / total if total else 0.0
