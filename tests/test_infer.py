@@ -464,3 +464,42 @@ def test_nearest_members_read_off_the_shared_search_equal_their_own_search(ws, v
     outside = subset_neighbours(ids, vecs, live[:5], live[5:20], 3, shared={c: shared[c] for c in live[3:]})
     alone = Neighbours(ids, vecs, live[:5]).all_of(live[5:20], vecs[[row[q] for q in live[5:20]]], 3)
     assert {q: [n for n, _ in v] for q, v in outside.items()} == {q: [n for n, _ in v] for q, v in alone.items()}
+
+
+def test_approximate_neighbours_rescore_exactly_and_find_nearly_all(ws, vectors, monkeypatch):
+    """Above APPROXIMATE_ABOVE members the search is an inverted file over 8-bit codes whose shortlist the
+    float vectors re-score: every similarity handed on is the true cosine, and on the real vectors the
+    approximate lists hold almost all of the exact ones (0.977 of 20 nearest; IVF-Flat found 0.978)."""
+    import numpy as np
+
+    import kg.inference.neighbours as nb
+
+    ids, vecs = vectors
+    row = {c: i for i, c in enumerate(ids)}
+    monkeypatch.setattr(nb, "APPROXIMATE_ABOVE", 100)
+    approx = nb.Neighbours(ids, vecs, ids).all_of(ids, vecs, 20)
+    exact = nb.Neighbours(ids, vecs, ids, approximate=False).all_of(ids, vecs, 20)
+    assert all(cid not in {n for n, _ in approx[cid]} for cid in ids)
+    assert all(abs(s - float(np.dot(vecs[row[cid]], vecs[row[n]]))) < 1e-5 for cid in ids for n, s in approx[cid])
+    assert all([s for _, s in v] == sorted((s for _, s in v), reverse=True) for v in approx.values())
+    found = sum(len({n for n, _ in approx[c]} & {n for n, _ in exact[c]}) for c in ids)
+    assert found / (20 * len(ids)) > 0.95
+
+
+def test_refd_weighs_each_side_by_its_own_neighbours_leaving_the_other_out():
+    """RefD(x, y) = share of x's nearest concepts (weighted by similarity, y left out, negative
+    similarities counting 0) that refer to y, minus the same share for y's neighbours and x."""
+    from kg.inference.scoring import Evidence
+
+    ev = Evidence.__new__(Evidence)
+    ev.near = {
+        "x": [("a", 0.9), ("b", 0.5), ("y", 0.4), ("d", -0.2)],
+        "y": [("c", 0.8), ("x", 0.6), ("e", 0.2)],
+    }
+    ev._refers = {("a", "y"), ("c", "x"), ("e", "x"), ("y", "x")}
+    # x's side: y left out, d weighs 0; of a (0.9) and b (0.5) only a refers to y
+    assert ev._side("x", "y") == pytest.approx(0.9 / 1.4)
+    # y's side: x left out; c and e both refer to x
+    assert ev._side("y", "x") == pytest.approx(1.0)
+    assert ev.refd("x", "y") == pytest.approx(0.9 / 1.4 - 1.0)
+    assert ev._side("x", "nobody") == 0.0 and ev._side("unknown", "x") == 0.0

@@ -152,6 +152,9 @@ class MentionIndex:
 
     def __init__(self, concepts: Mapping[str, Concept]) -> None:
         self.phrases: dict[tuple[str, ...], set[str]] = defaultdict(set)
+        #: The longest phrase opening with each word: :meth:`find` tries no longer one, and none at a word
+        #: that opens no phrase (most words of a text).
+        self.longest: dict[str, int] = {}
         #: Case-sensitive single tokens (acronyms, short names) -> concept ids.
         self.acronyms: dict[str, set[str]] = defaultdict(set)
         terms: list[tuple[list[str], str]] = []
@@ -191,7 +194,9 @@ class MentionIndex:
             return
         if len(tokens) == 1 and len(tokens[0]) < MIN_SINGLE_WORD:
             return
-        self.phrases[_key(tokens)].add(cid)
+        key = _key(tokens)
+        self.phrases[key].add(cid)
+        self.longest[key[0]] = max(self.longest.get(key[0], 0), len(key))
 
     def find(self, text: str | None) -> list[tuple[str, str]]:
         """``(concept id, phrase)`` for each concept ``text`` names, in order of first mention."""
@@ -202,7 +207,7 @@ class MentionIndex:
         keyed = [stem(t) for t in toks]
         i = 0
         while i < len(toks):
-            for n in range(min(MAX_WORDS, len(toks) - i), 0, -1):
+            for n in range(min(self.longest.get(keyed[i], 0), len(toks) - i), 0, -1):
                 hit = self.phrases.get(tuple(keyed[i : i + n]))
                 if hit and n == 1 and _other_sense(toks, keyed, i):
                     hit = None  # the word in another sense (see IDIOMS)

@@ -16,16 +16,21 @@ import numpy as np
 
 APPROXIMATE_ABOVE = 50_000  # members: exact k-NN up to here, IVF above
 NPROBE = 16
+REFINE = 2.0  # shortlist size of the 8-bit approximate search, as a multiple of k
 
 
 class Neighbours:
     """Cosine k-NN of given vectors among one subset of concepts (the members).
 
     Exact (FAISS flat inner product) up to ``APPROXIMATE_ABOVE`` members; above
-    that an inverted-file index (IVF-Flat, ~sqrt(n) lists, ``NPROBE`` probed),
-    because exact k-NN of every concept that needs inference against 100k
-    members is O(n^2) - tens of seconds on two cores - and an HNSW graph costs
-    about a minute to build at 100k. Ties break by member order in both.
+    that an inverted file (~sqrt(n) lists, ``NPROBE`` probed) over 8-bit scalar
+    codes, whose shortlist of ``REFINE`` x k the float vectors re-score, because
+    exact k-NN of every concept that needs inference against 100k members is
+    O(n^2) - tens of seconds on two cores - and an HNSW graph costs about a
+    minute to build at 100k. Scanning bytes instead of floats halved the search
+    (21 -> 11.5 s for 97k queries at 100k synthetic concepts) and finds what
+    the float inverted file did (0.977 against 0.978 of the exact 20 nearest on
+    the real vectors); similarities stay exact. Ties break by member order in both.
     """
 
     def __init__(
@@ -48,10 +53,16 @@ class Neighbours:
             n, dim = self.matrix.shape
             if n > APPROXIMATE_ABOVE and self.approximate is not False:
                 lists = int(math.sqrt(n))
-                index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, lists, faiss.METRIC_INNER_PRODUCT)
-                index.cp.seed = 0
+                coarse = faiss.IndexIVFScalarQuantizer(
+                    faiss.IndexFlatIP(dim), dim, lists, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+                )
+                coarse.cp.seed = 0
+                coarse.nprobe = NPROBE
+                # 8-bit codes find a shortlist at twice the asked k; the float vectors then re-score it
+                # exactly, so every similarity handed on is the true inner product.
+                index = faiss.IndexRefineFlat(coarse)
+                index.k_factor = REFINE
                 index.train(self.matrix)
-                index.nprobe = NPROBE
             else:
                 index = faiss.IndexFlatIP(dim)
             index.add(self.matrix)
@@ -63,10 +74,15 @@ class Neighbours:
         if not self.members or not ids:
             return {cid: [] for cid in ids}
         sims, found = self._search(vectors, min(k + 1, len(self.members)))
+        # best first, ties by member order (rows of missing hits, -1, sort last: their score is -3.4e38)
+        order = np.lexsort((found, -sims), axis=-1)
+        sims, found = np.take_along_axis(sims, order, -1), np.take_along_axis(found, order, -1)
+        members = self.members
         out: dict[str, list[tuple[str, float]]] = {}
         for cid, row_sims, row_found in zip(ids, sims.tolist(), found.tolist(), strict=True):
-            pairs = sorted((-s, i) for s, i in zip(row_sims, row_found, strict=True) if i >= 0)
-            out[cid] = [(self.members[i], -s) for s, i in pairs if self.members[i] != cid][:k]
+            out[cid] = [
+                (members[i], s) for i, s in zip(row_found, row_sims, strict=True) if i >= 0 and members[i] != cid
+            ][:k]
         return out
 
 
