@@ -469,7 +469,7 @@ def test_nearest_members_read_off_the_shared_search_equal_their_own_search(ws, v
 def test_approximate_neighbours_rescore_exactly_and_find_nearly_all(ws, vectors, monkeypatch):
     """Above APPROXIMATE_ABOVE members the search is an inverted file over 8-bit codes whose shortlist the
     float vectors re-score: every similarity handed on is the true cosine, and on the real vectors the
-    approximate lists hold almost all of the exact ones (0.977 of 20 nearest; IVF-Flat found 0.978)."""
+    approximate lists hold almost all of the exact ones (0.977 of 20 nearest, as IVF-Flat's did)."""
     import numpy as np
 
     import kg.inference.neighbours as nb

@@ -28,9 +28,9 @@ class Neighbours:
     exact k-NN of every concept that needs inference against 100k members is
     O(n^2) - tens of seconds on two cores - and an HNSW graph costs about a
     minute to build at 100k. Scanning bytes instead of floats halved the search
-    (21 -> 11.5 s for 97k queries at 100k synthetic concepts) and finds what
-    the float inverted file did (0.977 against 0.978 of the exact 20 nearest on
-    the real vectors); similarities stay exact. Ties break by member order in both.
+    (21 -> 11.5 s for 97k queries at 100k synthetic concepts) and finds as much
+    as the float inverted file did (0.977 of the exact 20 nearest on the real
+    vectors, both); similarities stay exact. Ties break by member order in both.
     """
 
     def __init__(
