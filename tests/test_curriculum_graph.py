@@ -164,6 +164,12 @@ def test_mentions_read_every_record_with_evidence(ingested):
         # the named concept builds on the described one
         ("It is the mathematical principle that backpropagation applies at scale.", "backpropagation", -1),
         ("The workhorses behind PAC / generalization proofs.", "generalization", -1),
+        # what the described concept runs throughout builds on it
+        (
+            "It is the principle that backpropagation applies at scale throughout a neural network.",
+            "neural network",
+            -1,
+        ),
         ("TRPO is solved by natural-gradient + line search; PPO is its first-order clipped approximation.", "PPO", -1),
         ("This is the mathematical substrate of score-based diffusion models.", "diffusion models", -1),
         # what the described concept makes possible builds on it: both halves of the cue are needed
@@ -193,6 +199,7 @@ def test_cues_on_real_descriptions_orient_mutual_mentions(ingested):
     said = {(m.source, m.target): m for m in concept_mentions(concepts)}
     assert said[("chain-rule", "backpropagation")].cue < 0  # "the principle that backpropagation applies"
     assert said[("backpropagation", "chain-rule")].cue > 0  # "by applying the chain rule"
+    assert said[("chain-rule", "neural-network")].cue < 0  # "... applies at scale throughout a neural network"
     assert said[("trust-region-policy-optimization", "proximal-policy-optimization")].cue < 0
     assert said[("random-forest", "decision-tree")].cue == 0
     # "It makes deep learning practical": deep learning builds on backpropagation, not the other way round
