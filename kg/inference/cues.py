@@ -26,7 +26,7 @@ from ingest.text import fold, words
 _BEFORE_DOWNSTREAM = re.compile(
     r"\b(?:substrate|basis|bases|foundations?|backbone|engine|workhorses?|building blocks?|principle|ingredients?"
     r"|cornerstone|underl(?:ies|ying|ie)|underpin(?:s|ning)?|powers|enables?|throughout|used (?:in|by|for|across"
-    r"|within|inside)|applied (?:in|to|throughout)|heart of|central to|key to|behind|explains?|motivat(?:es|ed|ing)"
+    r"|within|inside)|applied (?:in|to)|heart of|central to|key to|behind|explains?|motivat(?:es|ed|ing)"
     r"|inspir(?:es|ed)|paved the way|precursor|predecessor|led to|leads to|gave rise|gives rise|prerequisite for"
     r"|essential for|needed for|required for|crucial for|generali[sz]ed (?:to|by|into)|extended (?:to|by|into)"
     r"|appears in|arises in|shows up in|later|successors?|descendants?|such as|including|e g|like)\b(?:\W+\w+){0,3}\W*$"
