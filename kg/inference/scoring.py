@@ -89,7 +89,7 @@ REFD_NEIGHBOURS = 10
 NEARBY = 20
 NEARBY_MIN = 2
 NEAR_NEEDED = max(NEIGHBOURS, REFD_NEIGHBOURS, NEARBY)  # the longest list of nearest concepts read
-SIDE_CACHE = 50_000  # concepts whose neighbourhood summary (:meth:`Evidence._around`) is kept at once
+AROUND_CACHE = 50_000  # concepts whose neighbourhood summary (:meth:`Evidence._around`) is kept at once
 LEVELS = {"beginner": 0, "intermediate": 1, "advanced": 2}
 
 
@@ -217,7 +217,7 @@ class Evidence:
             for t in self.graph.successors(d):
                 co_required[t] += 1
         found = (ranks, dict(inherits), dict(co_required))
-        if len(self._arounds) >= SIDE_CACHE:
+        if len(self._arounds) >= AROUND_CACHE:
             self._arounds.clear()
         self._arounds[c] = found
         return found
