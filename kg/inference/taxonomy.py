@@ -198,9 +198,12 @@ def same_topic_relations(
 
 #: Words that, added to a label, still name the same topic ("X and Alignment" is X in a wider frame,
 #: "X: Deep Dive" is X in depth); any other extra word ("Theory", "Inference") makes a different topic.
-_MINOR = frozenset({"deep", "dive", "primer", "basic", "introduction", "overview", "alignment", "practice"}) | {
+_MINOR = frozenset({"dive", "primer", "basic", "introduction", "overview", "alignment", "practice"}) | {
     stem(w) for w in GENERIC_HEADS
 }
+#: Minor only beside "dive": alone, "deep" names a kind of its own (Deep Q-Learning builds on Q-Learning,
+#: a deep neural network is a neural network with many layers), so the pair is two topics.
+_MINOR_WITH_DIVE = frozenset({"deep"})
 
 
 _PARENTHESES = re.compile(r"\s*\([^()]*\)\s*")
@@ -252,6 +255,7 @@ def _extra_is_minor(fa_set: set[tuple[str, ...]], fb_set: set[tuple[str, ...]]) 
     for fa in fa_set:
         for fb in fb_set:
             small, big = (set(fa), set(fb)) if len(fa) <= len(fb) else (set(fb), set(fa))
-            if small <= big and (big - small) <= _MINOR:
+            extra = big - small
+            if small <= big and extra <= (_MINOR | _MINOR_WITH_DIVE if "dive" in extra else _MINOR):
                 return True
     return False
