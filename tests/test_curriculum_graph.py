@@ -303,7 +303,7 @@ def test_one_topic_written_twice_is_linked_not_a_prerequisite_of_itself(indexed)
 
 
 def test_deep_names_a_kind_of_its_own_unless_it_is_a_deep_dive(indexed):
-    """"Deep" once counted as a minor extra word (for "X: Deep Dive"), which made Deep Q-Learning one topic
+    """ "Deep" once counted as a minor extra word (for "X: Deep Dive"), which made Deep Q-Learning one topic
     with Q-Learning and a deep neural network one with a neural network: each plan then dropped the other
     as its own double. Now they are prerequisites; "Deep Dive" titles stay one topic with their subject."""
     cat = indexed[0].catalog
@@ -313,7 +313,10 @@ def test_deep_names_a_kind_of_its_own_unless_it_is_a_deep_dive(indexed):
         assert (kind, base) not in same and (base, kind) not in same
         assert (kind, base) in prereq
     assert ("confusion-matrix", "confusion-matrix-deep-dive") in same
-    assert ("reinforcement-learning-from-human-feedback", "reinforcement-learning-from-human-feedback-deep-dive") in same
+    assert (
+        "reinforcement-learning-from-human-feedback",
+        "reinforcement-learning-from-human-feedback-deep-dive",
+    ) in same
 
 
 # ---------------------------------------------------------------- end to end
