@@ -213,6 +213,11 @@ def test_cues_on_real_descriptions_orient_mutual_mentions(ingested):
         ("bm25", "sparse-retrieval"),  # "BM25 is a sparse retrieval scoring function"
         ("binary-cross-entropy", "cross-entropy"),
         ("decoder-only-transformer", "transformer-architecture"),
+        # definitions that leave out their subject
+        ("self-paced-learning", "curriculum-learning"),  # "A curriculum-learning variant where ..."
+        ("gibbs-sampling", "metropolis-hastings-algorithm"),  # "A special case of Metropolis–Hastings"
+        ("rejection-sampling-fine-tuning", "alignment"),  # "An offline alignment method"
+        ("u-net-architecture", "encoder-decoder-architecture"),  # "A fully-convolutional encoder–decoder with"
     ],
 )
 def test_genus_from_real_definitional_sentences(ingested, cid, broader):
@@ -220,6 +225,31 @@ def test_genus_from_real_definitional_sentences(ingested, cid, broader):
     g = genus(concepts[cid], MentionIndex(concepts))
     assert g is not None and g.target == broader and g.kind == "broader"
     assert g.evidence.startswith("topic-wiki.txt:")
+
+
+@pytest.mark.parametrize(
+    "cid",
+    [
+        "decision-tree",  # "A decision tree predicts by ...": the subject written out
+        "value-function",  # "A value function estimates ..." (Bellman Equation and Value Functions is no genus)
+        "adaptive-learning-rate-optimizers",  # "A single global learning rate is suboptimal": a clause
+        "lottery-ticket-hypothesis",  # "A dense randomly-initialised neural network contains ...": a clause
+    ],
+)
+def test_no_genus_from_sentences_that_only_open_with_an_article(ingested, cid):
+    concepts = {c.id: c for c in ingested.concepts}
+    assert genus(concepts[cid], MentionIndex(concepts)) is None
+
+
+def test_a_concept_never_requires_a_kind_of_itself(indexed):
+    """Curriculum Learning names its variant ("Self-paced learning, anti-curriculum, ..."): the variant
+    requires it, not the other way round; likewise Attention Head and Induction Heads."""
+    cat = indexed[0].catalog
+    broader = {(c.id, str(f.value)) for c in cat.concepts.values() for f in c.relations.get("broader", [])}
+    prereq = {(c.id, str(f.value)) for c in cat.concepts.values() for f in c.inferred_prerequisites}
+    assert not {(b, a) for a, b in broader} & prereq
+    assert ("self-paced-learning", "curriculum-learning") in prereq
+    assert ("induction-heads", "attention-head") in broader
 
 
 def test_broader_relations_are_sorted_and_never_reflexive(ingested):

@@ -5,7 +5,9 @@ the concepts its own label names ("Multi-Head *Attention*"), its nearest
 concepts in embedding space, the stated prerequisites of its nearest
 concepts that have some, and what several of its nearest concepts name or
 require ("nearby": gradient boosting's description never says "decision tree",
-but random forests', AdaBoost's and XGBoost's do). Each candidate ``t`` is described by features that
+but random forests', AdaBoost's and XGBoost's do). Never a concept whose genus ``c`` is (Curriculum
+Learning names its variant Self-Paced Learning; the variant is the one that builds on it). Each
+candidate ``t`` is described by features that
 mean the same for a theory topic and a wiki entry:
 
 * ``mention`` / ``reverse_mention``: ``c``'s texts name ``t`` / ``t``'s name ``c``;
@@ -232,6 +234,8 @@ class Evidence:
         def add(t: str, kind: str, why: str) -> None:
             if t == cid or t in exclude or t not in self.concepts or self.concepts[t].stub:
                 return
+            if (g := self.genus.get(t)) is not None and g.target == cid:
+                return  # t is a kind of cid: the kind builds on its genus, never the other way round
             cands.setdefault(t, Candidate(cid, t)).why.setdefault(kind, why)
 
         for t, m in self.names.get(cid, {}).items():

@@ -65,8 +65,57 @@ def _first_sentence(text: str) -> str:
     return text[: m.start()] if m else text
 
 
+#: A description that opens without its subject names the genus at once: "A curriculum-learning variant
+#: where ...", "An offline alignment method", "An extension of ZeRO that ...", "A special case of ...".
+_FRAGMENT = re.compile(
+    r"(?:an?\s+)(?:(?:special\s+case|variant|extension|generali[sz]ation|form|kind|type|family)\s+of\s+(?:the\s+)?)?",
+    re.I,
+)
+
+
+def _head(text: str) -> tuple[str, bool]:
+    """The noun phrase ``text`` opens with: at most :data:`GENUS_WINDOW` words, up to the first article,
+    relative pronoun or clause-opening preposition ("a token is the discrete unit | a language model ...");
+    and whether it closed there or at the end of ``text`` (not cut at the word limit)."""
+    head: list[str] = []
+    tokens = text.split()
+    for word in tokens[:GENUS_WINDOW]:
+        if word.lower().strip(",;") in _PHRASE_END:
+            return " ".join(head), True
+        head.append(word)
+    return " ".join(head), len(tokens) <= GENUS_WINDOW
+
+
+def _restates(c: Concept, phrase: str) -> bool:
+    """Does ``phrase`` open with a word of ``c``'s own labels ("A decision tree predicts ...": the subject
+    written out, not a genus)?"""
+    first = content_key(words(phrase))[:1]
+    if not first:
+        return True
+    own = {stem(t) for label in (c.label, *c.alt_labels) for t in content_key(words(label))}
+    return stem(first[0]) in own
+
+
+def _fragment_genus(c: Concept, sentence: str, index: MentionIndex) -> tuple[str, str, str] | None:
+    """``(target, phrase, words read)`` when ``sentence`` is a definition without its subject: it opens with
+    "A"/"An", then not with the concept's own words, and its head phrase closes (at "that", "for", "of",
+    ... or the end) before any verb could start a clause of its own ("A single global learning rate is
+    suboptimal" has a subject and a verb, no genus). The first other concept that phrase names."""
+    m = _FRAGMENT.match(sentence)
+    if m is None or _restates(c, sentence[m.end() :]):
+        return None
+    window, closed = _head(sentence[m.end() :])
+    if not closed or _COPULA.search(window):
+        return None
+    for target, phrase in index.find(window):
+        if target != c.id:
+            return target, phrase, f"{sentence[: m.end()]}{window}"
+    return None
+
+
 def genus(c: Concept, index: MentionIndex) -> Relation | None:
-    """The first concept named right after "is a/an/the" in the first sentence of one of ``c``'s descriptions."""
+    """The first concept named right after "is a/an/the" in the first sentence of one of ``c``'s descriptions,
+    or heading a definition that leaves out its subject ("A curriculum-learning variant where ...")."""
     for ref in c.sources:
         if not ref.description:
             continue
@@ -74,18 +123,15 @@ def genus(c: Concept, index: MentionIndex) -> Relation | None:
         m = _COPULA.search(sentence)
         if m is None or m.start() > 120:
             continue
-        # The genus heads the noun phrase right after the copula: stop at the first article, relative
-        # pronoun or clause-opening preposition ("a token is the discrete unit | a language model reads").
-        head: list[str] = []
-        for word in sentence[m.end() :].split()[:GENUS_WINDOW]:
-            if word.lower().strip(",;") in _PHRASE_END:
-                break
-            head.append(word)
-        window = " ".join(head)
+        window = _head(sentence[m.end() :])[0]  # the genus heads the noun phrase right after the copula
         for target, phrase in index.find(window):
             if target != c.id:
                 said = f"{sentence[: m.end()].strip()} {window}"
                 return Relation(c.id, target, "broader", 0.8, f'{ref.file}:{ref.line} "{said}" ({phrase})')
+    for ref in c.sources:  # no "X is a Y" anywhere: a definition that leaves out its subject
+        if ref.description and (found := _fragment_genus(c, _first_sentence(ref.description), index)):
+            target, phrase, said = found
+            return Relation(c.id, target, "broader", 0.8, f'{ref.file}:{ref.line} "{said}" ({phrase})')
     return None
 
 
