@@ -372,6 +372,30 @@ def test_a_voted_layer_is_lowered_to_fit_a_stated_layer_that_requires_it():
     # and up: a voted layer below a prerequisite's rises to it (at most one above the deepest)
     out = {v.concept: v for v in consistent_layers(concepts, [_voted("rf", "0A"), _voted("dt", "0A")], graph)}
     assert (out["rf"].value, out["dt"].value) == ("1", "1")
+    # down without a bound from above: at most one layer above its deepest prerequisite, and said so
+    out = {v.concept: v for v in consistent_layers(concepts, [_voted("dt", "4")], nx.DiGraph([("dt", "prob")]))}
+    assert out["dt"].value == "2" and out["dt"].evidence.endswith("moved to fit its prerequisites' layers")
+
+
+def test_layer_bounds_come_only_through_the_edges_plans_use(ws):
+    """A voted layer moved down "to fit the layers of what requires it" has a stated layer to show for it
+    among its ancestors in the planning graph (stated edges and inferred ones at USE_THRESHOLD or more).
+    The bounds once also ran through every stored guess below the threshold (the cycle check had added
+    them to the graph): ReLU -> Deep Q-Network (0.09) held Deep Q-Network at layer 1, which dropped
+    Deep Q-Network -> Q-Learning (L2), and Transfer Learning had no prerequisite at all."""
+    planning = ws.planning_graph(inf.USE_THRESHOLD).g
+    cat = ws.catalog
+    moved = 0
+    for cid, c in cat.concepts.items():
+        v = c.inferred.get("layer")
+        if v is None or not str(v.evidence).endswith("moved to fit the layers of what requires it"):
+            continue
+        moved += 1
+        above = {cat.concepts[a].layer for a in nx.ancestors(planning, cid)}
+        assert str(v.value) in above, (cid, v.value)
+    assert moved > 50
+    assert "q-learning" in planning.successors("deep-q-network")
+    assert planning.out_degree("transfer-learning") > 0
 
 
 def test_a_concept_s_own_words_survive_the_depth_estimate(ws):

@@ -255,7 +255,12 @@ def infer(
         accepted.append(InferredEdge(src, tgt, p, method, why))
     accepted.sort(key=lambda e: (e.source, -e.confidence, e.target))
 
-    planning = graph.copy()
+    # What plans walk: the stated edges and the inferred ones at USE_THRESHOLD or more. Not ``graph``, which
+    # ``Acyclic`` grew by every accepted edge: layer bounds passed down weak guesses (ReLU -> Deep Q-Network,
+    # 0.09, "partial") held concepts far below their own layer and dropped their real prerequisites.
+    planning = nx.DiGraph()
+    planning.add_nodes_from(concepts)
+    planning.add_edges_from(edges)
     planning.add_edges_from((e.source, e.target) for e in accepted if e.confidence >= USE_THRESHOLD)
     values = consistent_layers(concepts, values, planning)
     # An inferred edge whose prerequisite ends up deeper than its concept contradicts the layers (the stated

@@ -87,7 +87,8 @@ def consistent_layers(
         got = max(min(want, high), min(low, cap[cid]))
         layer[cid] = got
         if got != want:
-            bound = "its prerequisites' layers" if got > want else "the layers of what requires it"
+            # Down to the bound of what requires it, or to one layer above its deepest prerequisite.
+            bound = "the layers of what requires it" if got == cap[cid] < want else "its prerequisites' layers"
             v = replace(
                 v,
                 value=LAYERS[got],
