@@ -148,15 +148,15 @@ def test_a_plan_with_two_known_concepts_is_the_library_s_gap_and_its_drawing(pag
 
 
 def test_a_long_plan_says_what_it_left_out_and_lists_it_on_request(page):
-    """Gradient Boosting Machines' chains reach 32 prerequisites: the page lists the nearest 20, says 12 are
-    not listed, and its "list all" link (a shareable URL) lists all 32."""
+    """Gradient Boosting Machines' chains reach 28 prerequisites: the page lists the nearest 20, says 8 are
+    not listed, and its "list all" link (a shareable URL) lists all 28."""
     page.goto("/#/plan/gradient-boosting-machines")
     page.wait_for_function("document.getElementById('plan-status').textContent.includes('concepts to learn')")
     assert len(page.query_selector_all("#plan li")) == 20
-    assert "(12 deeper prerequisites not listed: list all)" in page.inner_text("#plan-status")
+    assert "(8 deeper prerequisites not listed: list all)" in page.inner_text("#plan-status")
     page.click("#plan-full")
     page.wait_for_function("location.hash === '#/plan/gradient-boosting-machines?full=1'")
-    page.wait_for_function("document.querySelectorAll('#plan li').length === 32")
+    page.wait_for_function("document.querySelectorAll('#plan li').length === 28")
     assert "not listed" not in page.inner_text("#plan-status")
 
 

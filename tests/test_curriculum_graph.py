@@ -30,8 +30,9 @@ TOY = {
     "att": _c("att", "Attention Mechanism"),
     "prec": _c("prec", "Precision"),
     "kern": _c("kern", "Kernel Methods"),
-    "align": _c("align", "Alignment"),
+    "align": _c("align", "Alignment", "AI", "Alignment (AI)"),
     "cal": _c("cal", "Calibration"),
+    "llm": _c("llm", "Large Language Model", "LLM"),
 }
 
 
@@ -64,6 +65,9 @@ TOY = {
         ("preference data for alignment of chat models", {"align"}),
         ("the inverse Hessian of a small calibration set", set()),
         ("it improves probability calibration on a validation set", {"cal"}),
+        ("LLMs are trained on web text", {"llm"}),  # an acronym in the plural
+        ("LLMS", set()),  # but only as written
+        ("generative AI and conversational AI systems", set()),  # "Alignment (AI)": AI qualifies, not abbreviates
     ],
 )
 def test_mention_variants(text, expected):

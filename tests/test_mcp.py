@@ -70,8 +70,8 @@ def test_mcp_tools_over_stdio(indexed):
     )
     assert [i["id"] for i in out["gap"]["missing"]] == ["fisher-information"]
     assert len(out["path"]["missing"]) == 5 and out["path"]["total_minutes"] == 250
-    assert (len(out["capped"]["missing"]), out["capped"]["omitted"]) == (20, 12)
-    assert (len(out["full"]["missing"]), out["full"]["omitted"]) == (32, 0)
+    assert (len(out["capped"]["missing"]), out["capped"]["omitted"]) == (20, 8)
+    assert (len(out["full"]["missing"]), out["full"]["omitted"]) == (28, 0)
     assert out["context"]["items"][0]["id"] == "double-descent" and "[C1]" in out["context"]["markdown"]
     assert out["sparql"]["results"]["bindings"][0]["n"]["value"] == "406"
     assert out["missing"].is_error and "nothing close enough to" in out["missing"].content[0].text

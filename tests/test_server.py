@@ -70,7 +70,7 @@ def test_gap_path_and_context(client):
     assert len(path["missing"]) == 5 and path["total_minutes"] == 250
     gbm = {"target": "gradient-boosting-machines"}
     capped, full = (client.get("/v1/path", params=gbm | extra).json() for extra in ({}, {"full": True}))
-    assert (len(capped["missing"]), capped["omitted"], len(full["missing"]), full["omitted"]) == (20, 12, 32, 0)
+    assert (len(capped["missing"]), capped["omitted"], len(full["missing"]), full["omitted"]) == (20, 8, 28, 0)
     body = {"targets": ["gradient-boosting-machines"], "known": ["Decision Tree"], "full": True}
     assert client.post("/v1/gap", json=body).json()["omitted"] == 0
     bm25 = client.get("/v1/path", params={"target": "BM25", "asserted_only": True}).json()

@@ -22,7 +22,8 @@ case, accents and dashes, in these variants:
   is named by "Poisson distribution", "Semantic and Instance Segmentation" by
   "semantic segmentation");
 * acronyms (``PCA``, ``RLHF``), matched case-sensitively so ``SAM`` the method is
-  not ``sam`` the word.
+  not ``sam`` the word, and in the plural (``LLMs``, ``CNNs``); not a parenthetical
+  that qualifies a single word (``Alignment (AI)`` is not named by every "AI").
 
 Longest match wins and matches do not overlap, so ``attention mechanism theory``
 is one mention, not three.
@@ -162,9 +163,12 @@ class MentionIndex:
             if c.stub:
                 continue
             labels = {c.label, *c.alt_labels, *(s.title for s in c.sources)}
+            qualifiers = {q for label in labels for q in _qualifiers(label)}
             for label in labels:
                 parts = analyse(label)
                 for text in (label, parts.main, *parts.alt_labels):
+                    if text in qualifiers:
+                        continue
                     # Acronyms and short names (PCA, Adam, Tanh) only as written: "adam" in lower case is no name.
                     if " " not in text and (is_acronym(text) or (len(text) < MIN_SINGLE_WORD and text[:1].isupper())):
                         self.acronyms[text].add(c.id)
@@ -220,6 +224,8 @@ class MentionIndex:
             else:
                 i += 1
         for tok in _ACRONYM_TOKEN.findall(text):
+            if tok not in self.acronyms and tok[-1:] == "s" and is_acronym(tok[:-1]):
+                tok = tok[:-1]  # a plural ("LLMs", "CNNs", "MDPs") names what its singular names
             for cid in sorted(self.acronyms.get(tok, ())):
                 found.setdefault(cid, tok)
             head, _, suffix = tok.partition("-")
@@ -227,6 +233,17 @@ class MentionIndex:
                 for cid in sorted(self.acronyms.get(head, ())):
                     found.setdefault(cid, head)
         return list(found.items())
+
+
+def _qualifiers(title: str) -> list[str]:
+    """The acronyms ``title`` gives in parentheses after a single word: they qualify it, they do not
+    abbreviate it. "Alignment (AI)" is alignment in the AI sense: read as its acronym, every "AI" in a
+    text (generative AI, conversational AI) named Alignment. An acronym stands for several words."""
+    parts = analyse(title)
+    main = parts.main
+    if is_acronym(main) or len(re.split(r"[\s\-–—/+]+", main.strip())) != 1:
+        return []
+    return [alt for alt in parts.alt_labels if is_acronym(alt)]
 
 
 def _parts(title: str) -> list[list[str]]:
