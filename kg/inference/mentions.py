@@ -241,7 +241,7 @@ def _qualifiers(title: str) -> list[str]:
     text (generative AI, conversational AI) named Alignment. An acronym stands for several words."""
     parts = analyse(title)
     main = parts.main
-    if is_acronym(main) or len(re.split(r"[\s\-–—/+]+", main.strip())) != 1:
+    if is_acronym(main) or len(words(main)) != 1:
         return []
     return [alt for alt in parts.alt_labels if is_acronym(alt)]
 

@@ -302,6 +302,6 @@ def _extra_is_minor(fa_set: set[tuple[str, ...]], fb_set: set[tuple[str, ...]]) 
         for fb in fb_set:
             small, big = (set(fa), set(fb)) if len(fa) <= len(fb) else (set(fb), set(fa))
             extra = big - small
-            if small <= big and extra <= (_MINOR | _MINOR_WITH_DIVE if "dive" in extra else _MINOR):
+            if small <= big and extra <= ((_MINOR | _MINOR_WITH_DIVE) if "dive" in extra else _MINOR):
                 return True
     return False
