@@ -10,7 +10,8 @@ from kg.inference.layers import LAYER_ORDER
 
 
 class Acyclic:
-    """Adds edges to a DAG, refusing any that would close a cycle.
+    """Adds edges to a DAG, refusing any that would close a cycle. The DAG is the ``graph`` it is given,
+    grown in place: after the loop that graph holds every accepted edge, whatever its confidence.
 
     Keeps a topological order (Pearce & Kelly's dynamic topological sort): an
     edge that agrees with the order cannot close a cycle and costs O(1); one
