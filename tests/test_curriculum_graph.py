@@ -238,6 +238,7 @@ def test_genus_from_real_definitional_sentences(ingested, cid, broader):
         "value-function",  # "A value function estimates ..." (Bellman Equation and Value Functions is no genus)
         "adaptive-learning-rate-optimizers",  # "A single global learning rate is suboptimal": a clause
         "lottery-ticket-hypothesis",  # "A dense randomly-initialised neural network contains ...": a clause
+        "q-learning",  # "an off-policy reinforcement learning algorithm" is no kind of Policy (Reinforcement Learning)
     ],
 )
 def test_no_genus_from_sentences_that_only_open_with_an_article(ingested, cid):

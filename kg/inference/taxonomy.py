@@ -107,9 +107,22 @@ def _fragment_genus(c: Concept, sentence: str, index: MentionIndex) -> tuple[str
     window, closed = _head(sentence[m.end() :])
     if not closed or _COPULA.search(window):
         return None
+    found = _named_in(window, c, index)
+    return (*found, f"{sentence[: m.end()]}{window}") if found else None
+
+
+def _named_in(window: str, c: Concept, index: MentionIndex) -> tuple[str, str] | None:
+    """The first other concept ``window`` names, skipping a phrase that starts inside a hyphenated word and
+    runs past it: in "an off-policy reinforcement learning algorithm" the genus is not "Policy
+    (Reinforcement Learning)"; in "a distributed-attention algorithm" it is still "attention"."""
     for target, phrase in index.find(window):
-        if target != c.id:
-            return target, phrase, f"{sentence[: m.end()]}{window}"
+        if target == c.id:
+            continue
+        first = re.escape(phrase.split()[0])
+        inside = re.search(rf"\w-{first}", window, re.I) and not re.search(rf"(?<![\w-]){first}", window, re.I)
+        if inside and " " in phrase:
+            continue
+        return target, phrase
     return None
 
 
@@ -124,10 +137,10 @@ def genus(c: Concept, index: MentionIndex) -> Relation | None:
         if m is None or m.start() > 120:
             continue
         window = _head(sentence[m.end() :])[0]  # the genus heads the noun phrase right after the copula
-        for target, phrase in index.find(window):
-            if target != c.id:
-                said = f"{sentence[: m.end()].strip()} {window}"
-                return Relation(c.id, target, "broader", 0.8, f'{ref.file}:{ref.line} "{said}" ({phrase})')
+        if found := _named_in(window, c, index):
+            target, phrase = found
+            said = f"{sentence[: m.end()].strip()} {window}"
+            return Relation(c.id, target, "broader", 0.8, f'{ref.file}:{ref.line} "{said}" ({phrase})')
     for ref in c.sources:  # no "X is a Y" anywhere: a definition that leaves out its subject
         if ref.description and (found := _fragment_genus(c, _first_sentence(ref.description), index)):
             target, phrase, said = found
