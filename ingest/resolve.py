@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel, Field
 
 from ingest.concepts import Concept, Prerequisite, SourceRef
-from ingest.labels import Key, acronym_keys, analyse, keys
+from ingest.labels import Key, acronym_keys, analyse, forget_keys, keys
 from ingest.records import SOURCE_FILES, SourceRecord
 from ingest.segment import Segmenter
 from ingest.text import content_key, slugify, split_paren, stem, words
@@ -330,6 +330,7 @@ def resolve(records: list[SourceRecord], extra_text: Iterable[str] = ()) -> tupl
     """
     concepts, merges, placement = merge_records(records)
     matcher = SlugMatcher(concepts)
+    forget_keys()  # both have keyed every title; nothing after them asks again
     vocab = vocabulary([r.title for r in records] + [r.description or "" for r in records] + list(extra_text))
     segmenter = Segmenter(matcher.quality, vocab)
     by_id = {c.id: c for c in concepts}

@@ -200,3 +200,19 @@ def test_word_boundary_cuts_segment_as_every_cut_does(matcher_and_slugs, data):
     line = "".join(picked)
     fast, slow = Segmenter(matcher.quality, vocab), _EveryCut(matcher.quality, vocab)
     assert fast.segment(line) == slow.segment(line)
+
+
+def test_label_keys_are_cached_but_handed_out_fresh_and_forgotten_after_resolving():
+    """Merging and the slug resolver share one cache of title keys; a caller's list is its own, and the
+    cache is empty once resolving is done (it must not stay through a build's memory peak)."""
+    from ingest.labels import _keys, forget_keys, keys
+    from ingest.resolve import resolve
+
+    forget_keys()
+    first = keys("Flash Attention")
+    assert ("spaceless", ("flashattention",)) in first
+    first.append(("mine", ("only",)))
+    assert ("mine", ("only",)) not in keys("Flash Attention")
+    assert _keys.cache_info().hits == 1
+    resolve([])
+    assert _keys.cache_info().currsize == 0
