@@ -39,7 +39,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ingest.concepts import Concept
-from ingest.labels import GENERIC_HEADS, analyse
+from ingest.labels import GENERIC_HEADS, LabelParts, analyse
 from ingest.text import fold, is_acronym, joined_words, stem, words
 from kg.inference.cues import folded_direction
 
@@ -162,10 +162,9 @@ class MentionIndex:
         for c in concepts.values():
             if c.stub:
                 continue
-            labels = {c.label, *c.alt_labels, *(s.title for s in c.sources)}
-            qualifiers = {q for label in labels for q in _qualifiers(label)}
-            for label in labels:
-                parts = analyse(label)
+            analysed = {label: analyse(label) for label in {c.label, *c.alt_labels, *(s.title for s in c.sources)}}
+            qualifiers = {q for parts in analysed.values() for q in _qualifiers(parts)}
+            for label, parts in analysed.items():
                 for text in (label, parts.main, *parts.alt_labels):
                     if text in qualifiers:
                         continue
@@ -235,11 +234,10 @@ class MentionIndex:
         return list(found.items())
 
 
-def _qualifiers(title: str) -> list[str]:
-    """The acronyms ``title`` gives in parentheses after a single word: they qualify it, they do not
+def _qualifiers(parts: LabelParts) -> list[str]:
+    """The acronyms a title gives in parentheses after a single word: they qualify it, they do not
     abbreviate it. "Alignment (AI)" is alignment in the AI sense: read as its acronym, every "AI" in a
     text (generative AI, conversational AI) named Alignment. An acronym stands for several words."""
-    parts = analyse(title)
     main = parts.main
     if is_acronym(main) or len(words(main)) != 1:
         return []

@@ -16,13 +16,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
-from ingest.concepts import Concept
+from ingest.concepts import Concept, SourceRef
 from ingest.labels import GENERIC_HEADS, analyse
 from ingest.text import content_key, is_acronym, stem, words
 from kg.inference.mentions import Mention, MentionIndex
@@ -129,23 +129,27 @@ def _named_in(window: str, c: Concept, index: MentionIndex) -> tuple[str, str] |
 def genus(c: Concept, index: MentionIndex) -> Relation | None:
     """The first concept named right after "is a/an/the" in the first sentence of one of ``c``'s descriptions,
     or heading a definition that leaves out its subject ("A curriculum-learning variant where ...")."""
-    for ref in c.sources:
-        if not ref.description:
-            continue
-        sentence = _first_sentence(ref.description)
+    first = next(_genus_sentences(c, index), None)
+    if first is None:
+        return None
+    ref, (target, phrase, said) = first
+    return Relation(c.id, target, "broader", 0.8, f'{ref.file}:{ref.line} "{said}" ({phrase})')
+
+
+def _genus_sentences(c: Concept, index: MentionIndex) -> Iterator[tuple[SourceRef, tuple[str, str, str]]]:
+    """Each record's ``(target, phrase, words read)``: every "X is a Y" first, then, if none named a genus,
+    every definition that leaves out its subject."""
+    described = [(ref, _first_sentence(ref.description)) for ref in c.sources if ref.description]
+    for ref, sentence in described:
         m = _COPULA.search(sentence)
         if m is None or m.start() > 120:
             continue
         window = _head(sentence[m.end() :])[0]  # the genus heads the noun phrase right after the copula
         if found := _named_in(window, c, index):
-            target, phrase = found
-            said = f"{sentence[: m.end()].strip()} {window}"
-            return Relation(c.id, target, "broader", 0.8, f'{ref.file}:{ref.line} "{said}" ({phrase})')
-    for ref in c.sources:  # no "X is a Y" anywhere: a definition that leaves out its subject
-        if ref.description and (found := _fragment_genus(c, _first_sentence(ref.description), index)):
-            target, phrase, said = found
-            return Relation(c.id, target, "broader", 0.8, f'{ref.file}:{ref.line} "{said}" ({phrase})')
-    return None
+            yield ref, (*found, f"{sentence[: m.end()].strip()} {window}")
+    for ref, sentence in described:
+        if found := _fragment_genus(c, sentence, index):
+            yield ref, found
 
 
 def broader_relations(concepts: Mapping[str, Concept], index: MentionIndex) -> list[Relation]:
